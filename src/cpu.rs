@@ -1,0 +1,242 @@
+//! The CPU reference forward: PyTorch's equations computed in f64 (f32 weights and inputs, every
+//! product, sum and state in f64), so it is more exact than any f32 path and serves as the yardstick
+//! for the GPU kernels.
+//!
+//! It is organised like the GPU path, and its functions carry the GPU kernels' names:
+//! [`input_projection`] (all time steps at once), then one of [`rnn_step`], [`lstm_step`] or
+//! [`gru_step`] per step and batch row.
+
+use crate::config::{Family, Nonlinearity};
+use crate::error::Result;
+use crate::forward::{ForwardInput, ForwardOutput, Prepared};
+use crate::model::{LayerParams, Model};
+
+/// Runs `model` on `args` on the CPU. Shapes as documented on [`ForwardInput`] and [`ForwardOutput`].
+pub fn forward(model: &Model, args: &ForwardInput<'_>) -> Result<ForwardOutput> {
+    let config = model.config();
+    let prepared = Prepared::new(config, args)?;
+    let (output, h_n, c_n) = forward_prepared(model, &prepared);
+    Ok(prepared.finish(
+        config,
+        output.into_iter().map(|v| v as f32).collect(),
+        h_n.into_iter().map(|v| v as f32).collect(),
+        c_n.map(|c| c.into_iter().map(|v| v as f32).collect()),
+    ))
+}
+
+/// Runs a validated call; returns, in f64, output (T_out, N, D·H_out), h_n (D·L, N, H_out) and
+/// c_n (D·L, N, H) for LSTM.
+pub fn forward_prepared(model: &Model, p: &Prepared) -> (Vec<f64>, Vec<f64>, Option<Vec<f64>>) {
+    let config = model.config();
+    let (t_len, n_rows) = (p.seq_len, p.batch);
+    let (h, h_out) = (config.hidden_size, config.output_hidden());
+    let dirs = config.num_directions();
+    let width = dirs * h_out;
+    let lstm = config.family() == Family::Lstm;
+
+    let mut layer_in: Vec<f64> = p.x.iter().map(|&v| v as f64).collect();
+    let mut h_n = vec![0.0; config.num_groups() * n_rows * h_out];
+    let mut c_n = vec![0.0; if lstm { config.num_groups() * n_rows * h } else { 0 }];
+    for layer in 0..config.num_layers {
+        let in_width = config.layer_input_size(layer);
+        let mut layer_out = vec![0.0; t_len * n_rows * width];
+        for dir in 0..dirs {
+            let group = layer * dirs + dir;
+            let params = model.group(layer, dir);
+            let gates_x = input_projection(params, &layer_in, t_len * n_rows, in_width);
+            let g_width = config.gate_count() * h;
+            for n in 0..n_rows {
+                let state = (group * n_rows + n) * h_out;
+                let mut hs: Vec<f64> = p.h0[state..state + h_out].iter().map(|&v| v as f64).collect();
+                let cell = (group * n_rows + n) * h;
+                let mut cs: Vec<f64> = if lstm {
+                    p.c0[cell..cell + h].iter().map(|&v| v as f64).collect()
+                } else {
+                    Vec::new()
+                };
+                let len = p.length(n);
+                for s in 0..len {
+                    let t = if dir == 0 { s } else { len - 1 - s };
+                    let gx = &gates_x[(t * n_rows + n) * g_width..][..g_width];
+                    match config.family() {
+                        Family::Rnn => rnn_step(config.nonlinearity, params, gx, &mut hs),
+                        Family::Lstm => lstm_step(params, gx, &mut hs, &mut cs),
+                        Family::Gru => gru_step(params, gx, &mut hs),
+                    }
+                    let o = (t * n_rows + n) * width + dir * h_out;
+                    layer_out[o..o + h_out].copy_from_slice(&hs);
+                }
+                h_n[state..state + h_out].copy_from_slice(&hs);
+                if lstm {
+                    c_n[cell..cell + h].copy_from_slice(&cs);
+                }
+            }
+        }
+        layer_in = layer_out;
+    }
+    layer_in.truncate(p.output_steps() * n_rows * width);
+    (layer_in, h_n, lstm.then_some(c_n))
+}
+
+/// `x · W_ihᵀ + b_ih` for `rows` input rows of width `in_width` (all time steps and batch rows
+/// at once): x (rows, I_l) → (rows, G·H).
+pub fn input_projection(params: &LayerParams, x: &[f64], rows: usize, in_width: usize) -> Vec<f64> {
+    let w = params.weight_ih.data();
+    let g_width = params.weight_ih.shape()[0];
+    let mut out = vec![0.0; rows * g_width];
+    for r in 0..rows {
+        let xr = &x[r * in_width..(r + 1) * in_width];
+        for (j, o) in out[r * g_width..(r + 1) * g_width].iter_mut().enumerate() {
+            let bias = params.bias_ih.as_ref().map_or(0.0, |b| b.data()[j] as f64);
+            *o = dot(&w[j * in_width..(j + 1) * in_width], xr) + bias;
+        }
+    }
+    out
+}
+
+/// One RNN step for one batch row: `h ← act(gx + W_hh h + b_hh)`. gx (H), h (H).
+pub fn rnn_step(nonlinearity: Nonlinearity, params: &LayerParams, gx: &[f64], h: &mut [f64]) {
+    let pre = recurrent_gates(params, gx, h);
+    for (hj, &a) in h.iter_mut().zip(&pre) {
+        *hj = match nonlinearity {
+            Nonlinearity::Tanh => a.tanh(),
+            Nonlinearity::Relu => relu(a),
+        };
+    }
+}
+
+/// One LSTM step for one batch row, gates i, f, g, o: `c ← f·c + i·g`, `h ← o·tanh(c)`, then
+/// `h ← W_hr h` with a projection. gx (4H), h (H_out), c (H).
+pub fn lstm_step(params: &LayerParams, gx: &[f64], h: &mut [f64], c: &mut [f64]) {
+    let hidden = c.len();
+    let pre = recurrent_gates(params, gx, h);
+    let mut full = vec![0.0; hidden];
+    for j in 0..hidden {
+        let i = sigmoid(pre[j]);
+        let f = sigmoid(pre[hidden + j]);
+        let g = pre[2 * hidden + j].tanh();
+        let o = sigmoid(pre[3 * hidden + j]);
+        c[j] = f * c[j] + i * g;
+        full[j] = o * c[j].tanh();
+    }
+    match &params.weight_hr {
+        Some(w_hr) => {
+            let w = w_hr.data();
+            for (p, hp) in h.iter_mut().enumerate() {
+                *hp = dot(&w[p * hidden..(p + 1) * hidden], &full);
+            }
+        }
+        None => h.copy_from_slice(&full),
+    }
+}
+
+/// One GRU step for one batch row, gates r, z, n: `n = tanh(gx_n + r·(W_hn h + b_hn))`,
+/// `h ← (1 − z)·n + z·h`. gx (3H), h (H).
+pub fn gru_step(params: &LayerParams, gx: &[f64], h: &mut [f64]) {
+    let hidden = h.len();
+    let gh = hidden_gates(params, h);
+    for j in 0..hidden {
+        let r = sigmoid(gx[j] + gh[j]);
+        let z = sigmoid(gx[hidden + j] + gh[hidden + j]);
+        let n = (gx[2 * hidden + j] + r * gh[2 * hidden + j]).tanh();
+        h[j] = (1.0 - z) * n + z * h[j];
+    }
+}
+
+/// `W_hh h + b_hh`: (G·H).
+fn hidden_gates(params: &LayerParams, h: &[f64]) -> Vec<f64> {
+    let w = params.weight_hh.data();
+    let k = h.len();
+    (0..params.weight_hh.shape()[0])
+        .map(|j| {
+            let bias = params.bias_hh.as_ref().map_or(0.0, |b| b.data()[j] as f64);
+            dot(&w[j * k..(j + 1) * k], h) + bias
+        })
+        .collect()
+}
+
+/// Gate pre-activations `gx + W_hh h + b_hh`: (G·H).
+fn recurrent_gates(params: &LayerParams, gx: &[f64], h: &[f64]) -> Vec<f64> {
+    let mut pre = hidden_gates(params, h);
+    for (p, &x) in pre.iter_mut().zip(gx) {
+        *p += x;
+    }
+    pre
+}
+
+fn dot(w: &[f32], x: &[f64]) -> f64 {
+    w.iter().zip(x).map(|(&a, &b)| a as f64 * b).sum()
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// PyTorch's relu: NaN stays NaN (`f64::max` would turn it into 0).
+fn relu(x: f64) -> f64 {
+    if x < 0.0 { 0.0 } else { x }
+}
+
+impl Model {
+    /// Runs the model on the CPU reference path; see [`forward`].
+    pub fn forward_cpu(&self, args: &ForwardInput<'_>) -> Result<ForwardOutput> {
+        forward(self, args)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RnnConfig;
+    use crate::tensor::Tensor;
+    use rand::SeedableRng;
+
+    /// A bidirectional layer run on lengths equals each row run alone on its own prefix.
+    #[test]
+    fn lengths_equal_running_each_row_alone() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        for config in [
+            RnnConfig::gru(3, 4).with_bidirectional(true).with_num_layers(2),
+            RnnConfig::lstm(3, 5).with_proj_size(2).with_bidirectional(true),
+        ] {
+            let model = Model::new(config.clone(), &mut rng).unwrap();
+            let (t, n, i) = (6, 3, 3);
+            let x: Vec<f32> = (0..t * n * i).map(|v| ((v * 37 % 11) as f32 - 5.0) / 4.0).collect();
+            let input = Tensor::new([t, n, i], x.clone()).unwrap();
+            let lengths = [4, 6, 2];
+            let all = forward(&model, &ForwardInput::new(&input).with_lengths(&lengths)).unwrap();
+            let width = all.output.shape()[2];
+            for (row, &len) in lengths.iter().enumerate() {
+                let xs: Vec<f32> = (0..len)
+                    .flat_map(|s| x[(s * n + row) * i..][..i].to_vec())
+                    .collect();
+                let alone_in = Tensor::new([len, i], xs).unwrap();
+                let alone = forward(&model, &ForwardInput::new(&alone_in)).unwrap();
+                for s in 0..t {
+                    let got = &all.output.data()[(s * n + row) * width..][..width];
+                    if s < len {
+                        assert_eq!(got, &alone.output.data()[s * width..][..width]);
+                    } else {
+                        assert!(got.iter().all(|&v| v == 0.0));
+                    }
+                }
+                let h_out = all.h_n.shape()[2];
+                for g in 0..all.h_n.shape()[0] {
+                    assert_eq!(
+                        &all.h_n.data()[(g * n + row) * h_out..][..h_out],
+                        &alone.h_n.data()[g * h_out..][..h_out]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn relu_and_activations_propagate_nan() {
+        assert!(relu(f64::NAN).is_nan());
+        assert!(sigmoid(f64::NAN).is_nan());
+        assert_eq!(relu(-2.0), 0.0);
+        assert_eq!(sigmoid(-1000.0), 0.0);
+        assert_eq!(sigmoid(1000.0), 1.0);
+    }
+}

@@ -1,0 +1,130 @@
+//! The one error type of the library: every way a configuration, a file, an input or a device can be
+//! refused, each with a message a user can act on.
+
+use std::path::PathBuf;
+
+/// Everything the library can refuse. Each message is one line that says what was wrong and what was
+/// expected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A constructor argument PyTorch would refuse (zero sizes, proj_size >= hidden_size, ...).
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+
+    /// A file is not a readable safetensors file (empty, truncated, garbage, absurd header).
+    #[error("{}: not a valid safetensors file ({reason})", path.display())]
+    BadFile {
+        /// The file concerned.
+        path: PathBuf,
+        /// What the parser found wrong.
+        reason: String,
+    },
+
+    /// A tensor the file or call must provide is absent.
+    #[error("missing tensor '{name}'{context}")]
+    MissingTensor {
+        /// Its name, e.g. `weight_hh_l1` or `input`.
+        name: String,
+        /// Where it was expected, e.g. " in model file m.safetensors".
+        context: String,
+    },
+
+    /// A tensor is present but the library does not know what to do with it.
+    #[error("unexpected tensor '{name}'{context}; expected {expected}")]
+    UnexpectedTensor {
+        /// Its name.
+        name: String,
+        /// Where it was found.
+        context: String,
+        /// The names that are accepted there.
+        expected: String,
+    },
+
+    /// A tensor has a shape other than the one required.
+    #[error("'{name}' has shape {actual:?} but {expected}")]
+    ShapeMismatch {
+        /// The tensor's name, e.g. `h0`.
+        name: String,
+        /// Its shape.
+        actual: Vec<usize>,
+        /// The shape (or rule) required, e.g. "the model expects [2, 3, 7] (num_layers*num_directions, batch, hidden_size)".
+        expected: String,
+    },
+
+    /// A tensor has an element type the library does not accept there.
+    #[error("'{name}' has dtype {dtype} but {expected}")]
+    BadDtype {
+        /// The tensor's name.
+        name: String,
+        /// Its dtype as the file names it.
+        dtype: String,
+        /// The accepted dtypes.
+        expected: String,
+    },
+
+    /// A per-row sequence length is zero, negative or longer than the sequence.
+    #[error("lengths[{index}] = {value} is invalid: each length must be in 1..={max} (the sequence length)")]
+    BadLength {
+        /// The batch row.
+        index: usize,
+        /// The length given.
+        value: i64,
+        /// The sequence length T.
+        max: usize,
+    },
+
+    /// A per-row sequence length read from a file is zero or negative.
+    #[error("lengths[{index}] = {value} is invalid: every length must be at least 1")]
+    NonPositiveLength {
+        /// The batch row.
+        index: usize,
+        /// The length given.
+        value: i64,
+    },
+
+    /// A metadata entry of a model file cannot be parsed or contradicts the tensors.
+    #[error("model metadata '{key}' = '{value}': {reason}")]
+    BadMetadata {
+        /// The metadata key.
+        key: String,
+        /// Its value.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// A size computation would exceed what can be allocated or addressed.
+    #[error("{what} needs {bytes} bytes, more than the limit of {limit} bytes")]
+    TooLarge {
+        /// What would be allocated.
+        what: String,
+        /// The bytes it would need.
+        bytes: u128,
+        /// The limit it exceeds.
+        limit: u128,
+    },
+
+    /// The requested device is not available.
+    #[error("device unavailable: {0}")]
+    DeviceUnavailable(String),
+
+    /// The CLI refuses to overwrite one of its own inputs.
+    #[error("refusing to write {}: it is one of this command's inputs", path.display())]
+    OutputIsInput {
+        /// The output path given.
+        path: PathBuf,
+    },
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,37 @@
+//! wgpu-rnn: PyTorch's recurrent networks — `RNN` (tanh or relu), `LSTM` (with optional
+//! projection), `GRU` and the three cells — with PyTorch's names, shapes and numbers.
+//!
+//! - [`RnnConfig`]: the constructor arguments, validated as PyTorch validates them.
+//! - [`Model`]: a configuration with its parameters; [`Model::load`] / [`Model::save`] read and
+//!   write safetensors model files (see [`model_file`]).
+//! - [`cpu`]: the f64 reference forward, the yardstick for every other path.
+//!
+//! ```
+//! use wgpu_rnn::{ForwardInput, Model, RnnConfig, Tensor};
+//! use rand::SeedableRng;
+//!
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let lstm = Model::new(RnnConfig::lstm(5, 7), &mut rng)?;
+//! let x = Tensor::new([3, 2, 5], vec![0.5; 30])?; // (T, N, I)
+//! let out = lstm.forward_cpu(&ForwardInput::new(&x))?;
+//! assert_eq!(out.output.shape(), &[3, 2, 7]); // (T, N, H)
+//! assert_eq!(out.h_n.shape(), &[1, 2, 7]); // (D·L, N, H)
+//! # Ok::<(), wgpu_rnn::Error>(())
+//! ```
+
+pub mod config;
+pub mod cpu;
+pub mod error;
+mod file;
+pub mod forward;
+pub mod io_file;
+pub mod model;
+pub mod model_file;
+pub mod tensor;
+
+pub use config::{Family, ModuleKind, Nonlinearity, RnnConfig};
+pub use error::{Error, Result};
+pub use forward::{ForwardInput, ForwardOutput};
+pub use io_file::InputFile;
+pub use model::{LayerParams, Model};
+pub use tensor::Tensor;
