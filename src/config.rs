@@ -286,7 +286,10 @@ impl RnnConfig {
         }
         if self.kind.is_cell() {
             if self.num_layers != 1 {
-                return bad(format!("{} has no num_layers (got {})", self.kind, self.num_layers));
+                return bad(format!(
+                    "{} has no num_layers (got {})",
+                    self.kind, self.num_layers
+                ));
             }
             if self.bidirectional {
                 return bad(format!("{} cannot be bidirectional", self.kind));
@@ -359,7 +362,10 @@ impl RnnConfig {
                     format!("weight_ih_l{layer}{sfx}"),
                     vec![g, self.layer_input_size(layer)],
                 ));
-                specs.push((format!("weight_hh_l{layer}{sfx}"), vec![g, self.output_hidden()]));
+                specs.push((
+                    format!("weight_hh_l{layer}{sfx}"),
+                    vec![g, self.output_hidden()],
+                ));
                 if self.bias {
                     specs.push((format!("bias_ih_l{layer}{sfx}"), vec![g]));
                     specs.push((format!("bias_hh_l{layer}{sfx}"), vec![g]));

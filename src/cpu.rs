@@ -36,7 +36,14 @@ pub fn forward_prepared(model: &Model, p: &Prepared) -> (Vec<f64>, Vec<f64>, Opt
 
     let mut layer_in: Vec<f64> = p.x.iter().map(|&v| v as f64).collect();
     let mut h_n = vec![0.0; config.num_groups() * n_rows * h_out];
-    let mut c_n = vec![0.0; if lstm { config.num_groups() * n_rows * h } else { 0 }];
+    let mut c_n = vec![
+        0.0;
+        if lstm {
+            config.num_groups() * n_rows * h
+        } else {
+            0
+        }
+    ];
     for layer in 0..config.num_layers {
         let in_width = config.layer_input_size(layer);
         let mut layer_out = vec![0.0; t_len * n_rows * width];
@@ -47,7 +54,10 @@ pub fn forward_prepared(model: &Model, p: &Prepared) -> (Vec<f64>, Vec<f64>, Opt
             let g_width = config.gate_count() * h;
             for n in 0..n_rows {
                 let state = (group * n_rows + n) * h_out;
-                let mut hs: Vec<f64> = p.h0[state..state + h_out].iter().map(|&v| v as f64).collect();
+                let mut hs: Vec<f64> = p.h0[state..state + h_out]
+                    .iter()
+                    .map(|&v| v as f64)
+                    .collect();
                 let cell = (group * n_rows + n) * h;
                 let mut cs: Vec<f64> = if lstm {
                     p.c0[cell..cell + h].iter().map(|&v| v as f64).collect()
@@ -196,12 +206,18 @@ mod tests {
     fn lengths_equal_running_each_row_alone() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         for config in [
-            RnnConfig::gru(3, 4).with_bidirectional(true).with_num_layers(2),
-            RnnConfig::lstm(3, 5).with_proj_size(2).with_bidirectional(true),
+            RnnConfig::gru(3, 4)
+                .with_bidirectional(true)
+                .with_num_layers(2),
+            RnnConfig::lstm(3, 5)
+                .with_proj_size(2)
+                .with_bidirectional(true),
         ] {
             let model = Model::new(config.clone(), &mut rng).unwrap();
             let (t, n, i) = (6, 3, 3);
-            let x: Vec<f32> = (0..t * n * i).map(|v| ((v * 37 % 11) as f32 - 5.0) / 4.0).collect();
+            let x: Vec<f32> = (0..t * n * i)
+                .map(|v| ((v * 37 % 11) as f32 - 5.0) / 4.0)
+                .collect();
             let input = Tensor::new([t, n, i], x.clone()).unwrap();
             let lengths = [4, 6, 2];
             let all = forward(&model, &ForwardInput::new(&input).with_lengths(&lengths)).unwrap();

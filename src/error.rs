@@ -73,7 +73,9 @@ pub enum Error {
     },
 
     /// A per-row sequence length is zero, negative or longer than the sequence.
-    #[error("lengths[{index}] = {value} is invalid: each length must be in 1..={max} (the sequence length)")]
+    #[error(
+        "lengths[{index}] = {value} is invalid: each length must be in 1..={max} (the sequence length)"
+    )]
     BadLength {
         /// The batch row.
         index: usize,

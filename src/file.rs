@@ -45,8 +45,8 @@ impl TensorFile {
         if bytes.is_empty() {
             return Err(bad("the file is empty".into()));
         }
-        let file = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("{e:?}")))?;
-        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("{e:?}")))?;
+        let file = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
+        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
         let metadata = header.metadata().clone().unwrap_or_default();
         let tensors = file
             .iter()

@@ -37,10 +37,12 @@ impl InputFile {
     }
 
     fn from_file(mut file: TensorFile) -> Result<Self> {
-        let input = file.take_f32("input")?.ok_or_else(|| Error::MissingTensor {
-            name: "input".into(),
-            context: file.context(),
-        })?;
+        let input = file
+            .take_f32("input")?
+            .ok_or_else(|| Error::MissingTensor {
+                name: "input".into(),
+                context: file.context(),
+            })?;
         let h0 = file.take_f32("h0")?;
         let c0 = file.take_f32("c0")?;
         let lengths = match file.take_i64("lengths")? {

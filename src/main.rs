@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use wgpu_rnn::{Error, InputFile, Model};
 
 #[derive(Parser)]
-#[command(name = "wgpu-rnn", version, about = "PyTorch's RNN, LSTM and GRU on any GPU through wgpu")]
+#[command(
+    name = "wgpu-rnn",
+    version,
+    about = "PyTorch's RNN, LSTM and GRU on any GPU through wgpu"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -82,7 +86,10 @@ fn refuse_overwriting_inputs(output: &Path, inputs: &[&Path]) -> Result<(), Erro
     let Ok(out) = output.canonicalize() else {
         return Ok(()); // does not exist yet, so it is none of the inputs
     };
-    if inputs.iter().any(|i| i.canonicalize().is_ok_and(|i| i == out)) {
+    if inputs
+        .iter()
+        .any(|i| i.canonicalize().is_ok_and(|i| i == out))
+    {
         return Err(Error::OutputIsInput {
             path: output.to_path_buf(),
         });

@@ -57,7 +57,10 @@ impl Model {
 
     /// A model from a `state_dict`: every parameter the configuration implies must be present with
     /// PyTorch's shape, and nothing else.
-    pub fn from_state_dict(config: RnnConfig, mut tensors: HashMap<String, Tensor>) -> Result<Self> {
+    pub fn from_state_dict(
+        config: RnnConfig,
+        mut tensors: HashMap<String, Tensor>,
+    ) -> Result<Self> {
         config.validate()?;
         let mut take = |name: String, shape: &[usize]| -> Result<Tensor> {
             let tensor = tensors.remove(&name).ok_or_else(|| Error::MissingTensor {
@@ -160,7 +163,9 @@ mod tests {
 
     #[test]
     fn init_is_uniform_within_pytorch_bound_and_seedable() {
-        let config = RnnConfig::lstm(3, 16).with_proj_size(5).with_bidirectional(true);
+        let config = RnnConfig::lstm(3, 16)
+            .with_proj_size(5)
+            .with_bidirectional(true);
         let a = Model::new(config.clone(), &mut rand::rngs::StdRng::seed_from_u64(7)).unwrap();
         let b = Model::new(config.clone(), &mut rand::rngs::StdRng::seed_from_u64(7)).unwrap();
         let c = Model::new(config, &mut rand::rngs::StdRng::seed_from_u64(8)).unwrap();
@@ -173,7 +178,10 @@ mod tests {
             .collect();
         assert!(all.iter().all(|v| v.abs() <= 0.25));
         let max = all.iter().fold(0f32, |m, v| m.max(v.abs()));
-        assert!(max > 0.24, "draws should approach the bound 1/sqrt(16), max {max}");
+        assert!(
+            max > 0.24,
+            "draws should approach the bound 1/sqrt(16), max {max}"
+        );
         let mean = all.iter().sum::<f32>() / all.len() as f32;
         assert!(mean.abs() < 0.02, "mean {mean}");
     }

@@ -74,7 +74,12 @@ fn infer_config(file: &TensorFile) -> Result<RnnConfig> {
     let (ih, hh, hr, bias_name) = if cell {
         ("weight_ih", "weight_hh", None, "bias_ih")
     } else {
-        ("weight_ih_l0", "weight_hh_l0", Some("weight_hr_l0"), "bias_ih_l0")
+        (
+            "weight_ih_l0",
+            "weight_hh_l0",
+            Some("weight_hr_l0"),
+            "bias_ih_l0",
+        )
     };
     let matrix = |name: &str| -> Result<(usize, usize)> {
         match shape(name) {
@@ -170,17 +175,44 @@ fn apply_metadata(config: &mut RnnConfig, meta: &HashMap<String, String>) -> Res
         match key {
             "module" => {
                 let kind = ModuleKind::from_name(v.trim()).ok_or_else(|| {
-                    bad(key, v, "expected RNN, LSTM, GRU, RNNCell, LSTMCell or GRUCell".into())
+                    bad(
+                        key,
+                        v,
+                        "expected RNN, LSTM, GRU, RNNCell, LSTMCell or GRUCell".into(),
+                    )
                 })?;
                 agree(key, v, kind.name().into(), config.kind.name().into())?;
             }
-            "input_size" => agree(key, v, parse_usize(key, v)?.to_string(), config.input_size.to_string())?,
-            "hidden_size" => {
-                agree(key, v, parse_usize(key, v)?.to_string(), config.hidden_size.to_string())?
-            }
-            "num_layers" => agree(key, v, parse_usize(key, v)?.to_string(), config.num_layers.to_string())?,
-            "proj_size" => agree(key, v, parse_usize(key, v)?.to_string(), config.proj_size.to_string())?,
-            "bias" => agree(key, v, parse_bool(key, v)?.to_string(), config.bias.to_string())?,
+            "input_size" => agree(
+                key,
+                v,
+                parse_usize(key, v)?.to_string(),
+                config.input_size.to_string(),
+            )?,
+            "hidden_size" => agree(
+                key,
+                v,
+                parse_usize(key, v)?.to_string(),
+                config.hidden_size.to_string(),
+            )?,
+            "num_layers" => agree(
+                key,
+                v,
+                parse_usize(key, v)?.to_string(),
+                config.num_layers.to_string(),
+            )?,
+            "proj_size" => agree(
+                key,
+                v,
+                parse_usize(key, v)?.to_string(),
+                config.proj_size.to_string(),
+            )?,
+            "bias" => agree(
+                key,
+                v,
+                parse_bool(key, v)?.to_string(),
+                config.bias.to_string(),
+            )?,
             "bidirectional" => agree(
                 key,
                 v,

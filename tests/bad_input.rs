@@ -1,0 +1,102 @@
+//! Every bad model file and input file gets the typed error it deserves, never a panic.
+
+mod common;
+
+use wgpu_rnn::{InputFile, Model};
+
+#[test]
+fn every_bad_case_is_a_typed_error() {
+    let dir = tempdir("lib");
+    let cases = common::bad_files::cases(&dir);
+    assert!(cases.len() >= 25);
+    for case in &cases {
+        let result = Model::load(&case.model).and_then(|m| {
+            let input = InputFile::load(&case.input)?;
+            m.forward_cpu(&input.as_forward())
+        });
+        match result {
+            Ok(_) => panic!("{}: accepted", case.name),
+            Err(e) => {
+                assert!((case.expect)(&e), "{}: unexpected error {e:?}", case.name);
+                let message = e.to_string();
+                assert!(
+                    !message.contains('\n'),
+                    "{}: multi-line message {message:?}",
+                    case.name
+                );
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_good_files_behind_the_bad_cases_run() {
+    let dir = tempdir("good");
+    let model = common::bad_files::base_model(&dir);
+    let input = dir.join("in.safetensors");
+    common::bad_files::write(&input, &common::bad_files::base_inputs(), None);
+    let out = Model::load(&model)
+        .unwrap()
+        .forward_cpu(&InputFile::load(&input).unwrap().as_forward())
+        .unwrap();
+    assert_eq!(out.output.shape(), &[5, 2, 4]);
+    // Row 1 has length 3: its steps 3 and 4 are zero, its step 2 is not.
+    let row = |t: usize| &out.output.data()[(t * 2 + 1) * 4..][..4];
+    assert!(row(3).iter().chain(row(4)).all(|&v| v == 0.0));
+    assert!(row(2).iter().any(|&v| v != 0.0));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn tempdir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("wgpu-rnn-bad-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The library API refuses lengths of the wrong count, zero or beyond T, and c0 for a GRU.
+#[test]
+fn forward_arguments_are_checked_against_the_model() {
+    use rand::SeedableRng;
+    use wgpu_rnn::{Error, ForwardInput, RnnConfig, Tensor};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    let gru = Model::new(RnnConfig::gru(3, 4), &mut rng).unwrap();
+    let x = Tensor::new([4, 2, 3], (0..24).map(|v| v as f32 / 10.0).collect()).unwrap();
+    let run = |args: ForwardInput<'_>| gru.forward_cpu(&args).unwrap_err();
+    assert!(matches!(
+        run(ForwardInput::new(&x).with_lengths(&[4, 0])),
+        Error::BadLength {
+            index: 1,
+            value: 0,
+            max: 4
+        }
+    ));
+    assert!(matches!(
+        run(ForwardInput::new(&x).with_lengths(&[5, 1])),
+        Error::BadLength {
+            index: 0,
+            value: 5,
+            max: 4
+        }
+    ));
+    assert!(matches!(
+        run(ForwardInput::new(&x).with_lengths(&[4])),
+        Error::ShapeMismatch { .. }
+    ));
+    let c0 = Tensor::zeros([1, 2, 4]);
+    assert!(matches!(
+        run(ForwardInput::new(&x).with_c0(&c0)),
+        Error::UnexpectedTensor { .. }
+    ));
+    let empty = Tensor::zeros([0, 2, 3]);
+    assert!(matches!(
+        run(ForwardInput::new(&empty)),
+        Error::ShapeMismatch { .. }
+    ));
+    let cell = Model::new(RnnConfig::gru_cell(3, 4), &mut rng).unwrap();
+    let xc = Tensor::zeros([2, 3]);
+    assert!(matches!(
+        cell.forward_cpu(&ForwardInput::new(&xc).with_lengths(&[1, 1])),
+        Err(Error::UnexpectedTensor { .. })
+    ));
+}

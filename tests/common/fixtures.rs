@@ -1,0 +1,90 @@
+//! PyTorch fixtures in tests/fixtures/: every case's model, input and float64 expectation.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of this shared file"
+)]
+
+use std::path::{Path, PathBuf};
+
+use safetensors::{Dtype, SafeTensors};
+
+/// One fixture case: NAME.model.safetensors, NAME.input.safetensors, NAME.expected.safetensors.
+pub struct Fixture {
+    pub name: String,
+    pub model: PathBuf,
+    pub input: PathBuf,
+    pub expected: PathBuf,
+}
+
+/// The fixture directory.
+pub fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Every case, sorted by name.
+pub fn all() -> Vec<Fixture> {
+    let mut names: Vec<String> = std::fs::read_dir(dir())
+        .expect("tests/fixtures exists")
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".model.safetensors").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| Fixture {
+            model: dir().join(format!("{name}.model.safetensors")),
+            input: dir().join(format!("{name}.input.safetensors")),
+            expected: dir().join(format!("{name}.expected.safetensors")),
+            name,
+        })
+        .collect()
+}
+
+/// An expected tensor: shape and float64 values.
+pub struct Expected {
+    pub shape: Vec<usize>,
+    pub values: Vec<f64>,
+}
+
+/// Reads the float64 tensors of an expected file: `output`, `h_n` and maybe `c_n`.
+pub fn expected(path: &Path) -> Vec<(String, Expected)> {
+    let bytes = std::fs::read(path).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let mut out: Vec<(String, Expected)> = file
+        .iter()
+        .map(|(name, view)| {
+            assert_eq!(view.dtype(), Dtype::F64, "{name} in {path:?}");
+            let values = view
+                .data()
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+                .collect();
+            let shape = view.shape().to_vec();
+            (name.to_string(), Expected { shape, values })
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The largest error relative to max(1, |expected|); NaN must sit where NaN is expected.
+/// Returns Err with a description at the first mismatch in shape or NaN placement.
+pub fn max_rel_err(got_shape: &[usize], got: &[f32], want: &Expected) -> Result<f64, String> {
+    if got_shape != want.shape.as_slice() {
+        return Err(format!("shape {got_shape:?}, expected {:?}", want.shape));
+    }
+    let mut worst = 0f64;
+    for (i, (&g, &w)) in got.iter().zip(&want.values).enumerate() {
+        if w.is_nan() || g.is_nan() {
+            if w.is_nan() != g.is_nan() {
+                return Err(format!("element {i}: got {g}, expected {w}"));
+            }
+            continue;
+        }
+        worst = worst.max((g as f64 - w).abs() / w.abs().max(1.0));
+    }
+    Ok(worst)
+}
