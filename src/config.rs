@@ -402,9 +402,7 @@ impl fmt::Display for RnnConfig {
         if self.num_layers != 1 {
             write!(f, ", num_layers={}", self.num_layers)?;
         }
-        if self.nonlinearity != Nonlinearity::Tanh {
-            write!(f, ", nonlinearity={}", self.nonlinearity.name())?;
-        }
+        // PyTorch's RNN repr leaves the nonlinearity out; so do we.
         if !self.bias {
             write!(f, ", bias={}", py_bool(self.bias))?;
         }
@@ -412,7 +410,7 @@ impl fmt::Display for RnnConfig {
             write!(f, ", batch_first={}", py_bool(self.batch_first))?;
         }
         if self.dropout != 0.0 {
-            write!(f, ", dropout={}", self.dropout)?;
+            write!(f, ", dropout={:?}", self.dropout)?;
         }
         if self.bidirectional {
             write!(f, ", bidirectional={}", py_bool(self.bidirectional))?;
@@ -443,6 +441,17 @@ mod tests {
                 .with_dropout(0.5)
                 .to_string(),
             "LSTM(3, 8, proj_size=4, bias=False, batch_first=True, dropout=0.5)"
+        );
+        assert_eq!(
+            RnnConfig::rnn(3, 4)
+                .with_nonlinearity(Nonlinearity::Relu)
+                .with_num_layers(2)
+                .with_bias(false)
+                .with_batch_first(true)
+                .with_dropout(0.5)
+                .with_bidirectional(true)
+                .to_string(),
+            "RNN(3, 4, num_layers=2, bias=False, batch_first=True, dropout=0.5, bidirectional=True)"
         );
         assert_eq!(
             RnnConfig::rnn_cell(2, 3)
