@@ -104,8 +104,6 @@ impl Model {
                 weight_hr,
             });
         }
-        drop(next);
-        drop(take);
         if let Some(name) = tensors.keys().min() {
             return Err(Error::UnexpectedTensor {
                 name: name.clone(),

@@ -28,7 +28,10 @@ pub type Raw = (&'static str, Dtype, Vec<usize>, Vec<u8>);
 pub fn f32s(name: &'static str, shape: &[usize], seed: u32) -> Raw {
     let n: usize = shape.iter().product();
     let data: Vec<u8> = (0..n)
-        .flat_map(|i| (((i as u32 * 2654435761 ^ seed) % 1000) as f32 / 500.0 - 1.0).to_le_bytes())
+        .flat_map(|i| {
+            ((((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+                .to_le_bytes()
+        })
         .collect();
     (name, Dtype::F32, shape.to_vec(), data)
 }
