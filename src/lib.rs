@@ -19,6 +19,7 @@
 //! # Ok::<(), wgpu_rnn::Error>(())
 //! ```
 
+pub mod bench;
 pub mod config;
 pub mod cpu;
 pub mod error;
