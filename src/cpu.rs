@@ -6,8 +6,8 @@
 //! [`input_projection`] (all time steps at once), then one of [`rnn_step`], [`lstm_step`] or
 //! [`gru_step`] per step and batch row.
 
-use crate::config::{Family, Nonlinearity};
-use crate::error::Result;
+use crate::config::{Family, Nonlinearity, RnnConfig};
+use crate::error::{Error, Result};
 use crate::forward::{ForwardInput, ForwardOutput, Prepared};
 use crate::model::{LayerParams, Model};
 
@@ -15,6 +15,7 @@ use crate::model::{LayerParams, Model};
 pub fn forward(model: &Model, args: &ForwardInput<'_>) -> Result<ForwardOutput> {
     let config = model.config();
     let prepared = Prepared::new(config, args)?;
+    check_host_memory(config, &prepared)?;
     let (output, h_n, c_n) = forward_prepared(model, &prepared);
     Ok(prepared.finish(
         config,
@@ -22,6 +23,40 @@ pub fn forward(model: &Model, args: &ForwardInput<'_>) -> Result<ForwardOutput> 
         h_n.into_iter().map(|v| v as f32).collect(),
         c_n.map(|c| c.into_iter().map(|v| v as f32).collect()),
     ))
+}
+
+/// Bytes the reference forward allocates for a call: one layer's f64 input and output
+/// (T, N, D·H_out) and input projection (T, N, G·H), plus the f32 results.
+pub fn working_bytes(config: &RnnConfig, p: &Prepared) -> u128 {
+    let rows = p.seq_len as u128 * p.batch as u128;
+    let width = (config.num_directions() * config.output_hidden()) as u128;
+    let widest_in = (config.input_size as u128).max(width);
+    let gates = (config.gate_count() * config.hidden_size) as u128;
+    rows * (8 * (widest_in + width + gates) + 4 * width)
+}
+
+/// Refuses a call whose working memory exceeds what the host has available, before allocating.
+fn check_host_memory(config: &RnnConfig, p: &Prepared) -> Result<()> {
+    let bytes = working_bytes(config, p);
+    match host_memory_available() {
+        Some(limit) if bytes > limit as u128 => Err(Error::TooLarge {
+            what: format!(
+                "the CPU forward of {config} on T={} N={}",
+                p.seq_len, p.batch
+            ),
+            bytes,
+            limit: limit as u128,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Memory the host can still give (Linux `MemAvailable`), if the platform tells.
+fn host_memory_available() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib.saturating_mul(1024))
 }
 
 /// Runs a validated call; returns, in f64, output (T_out, N, D·H_out), h_n (D·L, N, H_out) and
@@ -197,7 +232,6 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RnnConfig;
     use crate::tensor::Tensor;
     use rand::SeedableRng;
 

@@ -100,3 +100,34 @@ fn forward_arguments_are_checked_against_the_model() {
         Err(Error::UnexpectedTensor { .. })
     ));
 }
+
+/// A call whose working memory exceeds the host's is refused with the figure, before allocating:
+/// a 4 MB input of width 1 through LSTM(1, 4000) would need ~2.5 TB.
+#[test]
+fn a_forward_larger_than_host_memory_is_refused_up_front() {
+    use wgpu_rnn::{Error, ForwardInput, RnnConfig, Tensor};
+    // A model with a wide hidden state; weights of zeros are enough here.
+    let wide = RnnConfig::lstm(1, 4000);
+    let dict = wide
+        .parameter_specs()
+        .into_iter()
+        .map(|(n, s)| (n, Tensor::zeros(s)))
+        .collect();
+    let model = Model::from_state_dict(wide, dict).unwrap();
+    let x = Tensor::zeros([1_000_000, 1, 1]);
+    match model.forward_cpu(&ForwardInput::new(&x)) {
+        Err(Error::TooLarge { bytes, limit, .. }) => {
+            assert!(bytes > 100_000_000_000, "{bytes}");
+            assert!(limit < bytes);
+            let message = model
+                .forward_cpu(&ForwardInput::new(&x))
+                .unwrap_err()
+                .to_string();
+            assert!(message.contains(&bytes.to_string()), "{message}");
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    // The same model on a short input runs.
+    let short = Tensor::zeros([2, 1, 1]);
+    assert!(model.forward_cpu(&ForwardInput::new(&short)).is_ok());
+}
