@@ -120,6 +120,29 @@ pub enum Error {
     #[error("device unavailable: {0}")]
     DeviceUnavailable(String),
 
+    /// The GPU device was lost (driver reset, device removed or destroyed); build a new context.
+    #[error("GPU device lost: {0}")]
+    DeviceLost(String),
+
+    /// The GPU ran out of memory while creating or running something.
+    #[error("GPU out of memory during {context}: {message}")]
+    GpuOutOfMemory {
+        /// What was being done, e.g. "the forward of LSTM(5, 7)".
+        context: String,
+        /// wgpu's message.
+        message: String,
+    },
+
+    /// wgpu refused an operation or a shader failed: a device limit this library did not check,
+    /// or a bug in it. Please report it with the message.
+    #[error("GPU error during {context}: {message}")]
+    Gpu {
+        /// What was being done.
+        context: String,
+        /// wgpu's message.
+        message: String,
+    },
+
     /// The CLI refuses to overwrite one of its own inputs.
     #[error("refusing to write {}: it is one of this command's inputs", path.display())]
     OutputIsInput {

@@ -5,6 +5,7 @@
 //! - [`Model`]: a configuration with its parameters; [`Model::load`] / [`Model::save`] read and
 //!   write safetensors model files (see [`model_file`]).
 //! - [`cpu`]: the f64 reference forward, the yardstick for every other path.
+//! - [`gpu`]: the same forward as WGSL kernels through wgpu ([`GpuContext`], [`GpuModel`]).
 //!
 //! ```
 //! use wgpu_rnn::{ForwardInput, Model, RnnConfig, Tensor};
@@ -25,6 +26,7 @@ pub mod cpu;
 pub mod error;
 mod file;
 pub mod forward;
+pub mod gpu;
 pub mod io_file;
 pub mod model;
 pub mod model_file;
@@ -33,6 +35,7 @@ pub mod tensor;
 pub use config::{Family, ModuleKind, Nonlinearity, RnnConfig};
 pub use error::{Error, Result};
 pub use forward::{ForwardInput, ForwardOutput};
+pub use gpu::{GpuContext, GpuModel};
 pub use io_file::InputFile;
 pub use model::{LayerParams, Model};
 pub use tensor::Tensor;

@@ -1,0 +1,82 @@
+// input_projection: gx = X·W_ihᵀ + bias for every (step, batch row) of a chunk of steps of one
+// layer, both directions in one dispatch (workgroup z = direction). CPU twin: `cpu::input_projection`.
+//
+// Rows are indexed by step s, not time: the reverse direction gathers x at t = len_n - 1 - s for
+// its row n (s < len_n), so each step kernel reads row s of its own direction. Columns are the
+// G·H gate pre-activations padded to a multiple of 4 and handled as vec4: invocation (c, m0, d)
+// computes ROWS consecutive rows × 4 columns, adjacent invocations reading adjacent vec4 of W_ihᵀ.
+//
+// Layouts: x (T, N, K); w_ih (D, K, C4) vec4, K-major (the transpose of weight_ih, padded);
+// bias (D, C4) vec4 (b_ih + b_hh, but b_ih alone for the GRU n gate); gx (D, chunk_cap, N, C4).
+
+// Keep in sync with `Params` in src/gpu/kernels.rs.
+struct Params {
+    batch: u32,
+    in_width: u32,
+    hidden: u32,
+    h_out: u32,
+    step: u32,
+    chunk_start: u32,
+    chunk_steps: u32,
+    chunk_cap: u32,
+    gx_cols4: u32,
+    out_width: u32,
+    state_base: u32,
+    cell_base: u32,
+}
+
+override WG_X: u32 = 16u;
+override WG_Y: u32 = 4u;
+// Rows per invocation. Keep in sync with `PROJECTION_ROWS` in src/gpu/kernels.rs.
+const ROWS: u32 = 8u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w_ih: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> lengths: array<u32>;
+@group(0) @binding(5) var<storage, read_write> gx: array<vec4<f32>>;
+
+@compute @workgroup_size(WG_X, WG_Y, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let c = gid.x;
+    let cols = params.gx_cols4;
+    let n_rows = params.batch;
+    let rows = params.chunk_steps * n_rows;
+    let m0 = gid.y * ROWS;
+    if c >= cols || m0 >= rows {
+        return;
+    }
+    let d = gid.z;
+    let k_len = params.in_width;
+
+    var src: array<u32, ROWS>;
+    var acc: array<vec4<f32>, ROWS>;
+    let b = bias[d * cols + c];
+    for (var r = 0u; r < ROWS; r++) {
+        let m = min(m0 + r, rows - 1u);
+        let s = params.chunk_start + m / n_rows;
+        let n = m % n_rows;
+        let len = lengths[n];
+        var t = s;
+        if d == 1u && s < len {
+            t = len - 1u - s;
+        }
+        src[r] = (t * n_rows + n) * k_len;
+        acc[r] = b;
+    }
+    let w_base = d * k_len * cols + c;
+    for (var k = 0u; k < k_len; k++) {
+        let w = w_ih[w_base + k * cols];
+        for (var r = 0u; r < ROWS; r++) {
+            acc[r] += w * x[src[r] + k];
+        }
+    }
+    let out_base = d * params.chunk_cap * n_rows;
+    for (var r = 0u; r < ROWS; r++) {
+        let m = m0 + r;
+        if m < rows {
+            gx[(out_base + m) * cols + c] = acc[r];
+        }
+    }
+}

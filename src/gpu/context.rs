@@ -1,0 +1,297 @@
+//! The GPU device a model runs on: instance, adapter and device creation (honouring wgpu's
+//! environment variables), error capture, the one `device.poll` call, the one readback helper, and
+//! the counters (submissions, buffers created) the tests use to prove the host layer's behaviour.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+
+/// A wgpu device and queue that models run on.
+///
+/// Create one with [`GpuContext::new`] (adapter chosen by `WGPU_BACKEND`, `WGPU_ADAPTER_NAME`,
+/// `WGPU_POWER_PREF`), [`GpuContext::with_backends`], or wrap an application's device with
+/// [`GpuContext::from_device`]. Share it between models with an `Arc`.
+pub struct GpuContext {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    limits: wgpu::Limits,
+    submissions: AtomicU64,
+    buffers_created: AtomicU64,
+    /// Set by the device-lost callback (and by uncaptured errors on a device this context owns).
+    lost: Arc<Mutex<Option<String>>>,
+}
+
+impl std::fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuContext")
+            .field("adapter", &self.info.name)
+            .field("backend", &self.info.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Storage buffers the kernels bind at most in one dispatch (see `kernels.rs`).
+pub(crate) const NEEDED_STORAGE_BUFFERS: u32 = 7;
+
+impl GpuContext {
+    /// A context on the adapter wgpu's environment variables select: `WGPU_BACKEND` (e.g.
+    /// `vulkan`, `gl`), `WGPU_ADAPTER_NAME` (substring), `WGPU_POWER_PREF` (`low`/`high`);
+    /// any backend when unset.
+    pub fn new() -> Result<Self> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(
+            &instance, None,
+        ))
+        .map_err(|e| Error::DeviceUnavailable(format!("no GPU adapter: {e}")))?;
+        Self::from_adapter(&adapter)
+    }
+
+    /// A context on the first adapter of `backends` (`WGPU_ADAPTER_NAME` and `WGPU_POWER_PREF`
+    /// still apply; `WGPU_BACKEND` does not).
+    pub fn with_backends(backends: wgpu::Backends) -> Result<Self> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        desc.backends = backends;
+        let instance = wgpu::Instance::new(desc);
+        let adapter = pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(
+            &instance, None,
+        ))
+        .map_err(|e| Error::DeviceUnavailable(format!("no GPU adapter for {backends:?}: {e}")))?;
+        Self::from_adapter(&adapter)
+    }
+
+    /// A context on `adapter`, requesting the adapter's limits (so that buffers and dispatch grids
+    /// may be as large as the hardware allows).
+    pub fn from_adapter(adapter: &wgpu::Adapter) -> Result<Self> {
+        let info = adapter.get_info();
+        let have = adapter.limits();
+        if have.max_storage_buffers_per_shader_stage < NEEDED_STORAGE_BUFFERS {
+            return Err(Error::DeviceUnavailable(format!(
+                "adapter {} ({:?}) allows {} storage buffers per shader stage; wgpu-rnn needs {}",
+                info.name,
+                info.backend,
+                have.max_storage_buffers_per_shader_stage,
+                NEEDED_STORAGE_BUFFERS
+            )));
+        }
+        // The adapter's own limits: always grantable, and the largest buffers and dispatch grids
+        // the hardware allows.
+        let limits = have;
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("wgpu-rnn"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits,
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        }))
+        .map_err(|e| {
+            Error::DeviceUnavailable(format!(
+                "{} ({:?}) refused a device: {e}",
+                info.name, info.backend
+            ))
+        })?;
+        let context = Self::wrap(device, queue, info);
+        // This context owns the device: an error no scope caught must not panic the process.
+        let lost = Arc::clone(&context.lost);
+        context
+            .device
+            .on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                let mut slot = lost.lock().unwrap_or_else(|p| p.into_inner());
+                slot.get_or_insert_with(|| format!("uncaptured GPU error: {e}"));
+            }));
+        Ok(context)
+    }
+
+    /// Wraps an application's existing device and queue. Its limits must allow the models' buffers
+    /// (checked per model and per call, as [`Error::TooLarge`]).
+    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Self {
+        let info = device.adapter_info();
+        Self::wrap(device, queue, info)
+    }
+
+    fn wrap(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Self {
+        let lost = Arc::new(Mutex::new(None));
+        let slot = Arc::clone(&lost);
+        device.set_device_lost_callback(move |reason, message| {
+            let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+            *slot = Some(format!("{reason:?}: {message}"));
+        });
+        let limits = device.limits();
+        Self {
+            device,
+            queue,
+            info,
+            limits,
+            submissions: AtomicU64::new(0),
+            buffers_created: AtomicU64::new(0),
+            lost,
+        }
+    }
+
+    /// The device.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// The queue.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// The adapter's name, backend, device type and driver.
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.info
+    }
+
+    /// The device's limits.
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    /// Command buffers submitted through this context so far (one per forward).
+    pub fn submission_count(&self) -> u64 {
+        self.submissions.load(Ordering::Relaxed)
+    }
+
+    /// Buffers created through this context so far (weights at model creation, then one set per
+    /// new call shape).
+    pub fn buffer_count(&self) -> u64 {
+        self.buffers_created.load(Ordering::Relaxed)
+    }
+
+    /// Fails with [`Error::DeviceLost`] once the device is gone.
+    pub(crate) fn check_alive(&self) -> Result<()> {
+        let slot = self.lost.lock().unwrap_or_else(|p| p.into_inner());
+        match &*slot {
+            Some(message) => Err(Error::DeviceLost(message.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `f` inside validation and out-of-memory error scopes; any error they catch (or a lost
+    /// device) comes back as an [`Error`] naming `context`.
+    pub(crate) fn scoped<T>(&self, context: &str, f: impl FnOnce() -> T) -> Result<T> {
+        self.check_alive()?;
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let value = f();
+        let validation = pollster::block_on(validation.pop());
+        let oom = pollster::block_on(oom.pop());
+        self.check_alive()?;
+        if let Some(e) = oom {
+            return Err(Error::GpuOutOfMemory {
+                context: context.into(),
+                message: e.to_string(),
+            });
+        }
+        if let Some(e) = validation {
+            return Err(Error::Gpu {
+                context: context.into(),
+                message: e.to_string(),
+            });
+        }
+        Ok(value)
+    }
+
+    /// Creates a buffer (counted in [`GpuContext::buffer_count`]).
+    pub(crate) fn create_buffer(
+        &self,
+        label: &str,
+        size: u64,
+        usage: wgpu::BufferUsages,
+    ) -> wgpu::Buffer {
+        self.buffers_created.fetch_add(1, Ordering::Relaxed);
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// Creates a buffer holding `data` (counted in [`GpuContext::buffer_count`]).
+    pub(crate) fn create_buffer_init(
+        &self,
+        label: &str,
+        data: &[u8],
+        usage: wgpu::BufferUsages,
+    ) -> wgpu::Buffer {
+        use wgpu::util::DeviceExt;
+        self.buffers_created.fetch_add(1, Ordering::Relaxed);
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: data,
+                usage,
+            })
+    }
+
+    /// Submits `encoder` (counted in [`GpuContext::submission_count`]), waits for it, and reads
+    /// `staging` (a `MAP_READ` buffer the encoder copied results into) back as `f32`s.
+    ///
+    /// The one readback path: submit, map, poll, cast, unmap.
+    pub(crate) fn submit_and_read(
+        &self,
+        context: &str,
+        encoder: wgpu::CommandEncoder,
+        staging: &wgpu::Buffer,
+        len: u64,
+    ) -> Result<Vec<f32>> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let index = self.scoped(context, || {
+            let index = self.queue.submit([encoder.finish()]);
+            self.submissions.fetch_add(1, Ordering::Relaxed);
+            staging
+                .slice(..len)
+                .map_async(wgpu::MapMode::Read, move |r| drop(sender.send(r)));
+            index
+        })?;
+        self.wait(index)?;
+        self.check_alive()?;
+        match receiver.try_recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                return Err(Error::Gpu {
+                    context: format!("reading back the results of {context}"),
+                    message: e.to_string(),
+                });
+            }
+            Err(_) => {
+                return Err(Error::Gpu {
+                    context: format!("reading back the results of {context}"),
+                    message: "the buffer was not mapped after the device finished".into(),
+                });
+            }
+        }
+        let data = {
+            let view = staging
+                .slice(..len)
+                .get_mapped_range()
+                .map_err(|e| Error::Gpu {
+                    context: format!("reading back the results of {context}"),
+                    message: e.to_string(),
+                })?;
+            bytemuck::pod_collect_to_vec::<u8, f32>(&view)
+        };
+        staging.unmap();
+        Ok(data)
+    }
+
+    /// Blocks until submission `index` has finished. The only `device.poll` call of the crate.
+    fn wait(&self, index: wgpu::SubmissionIndex) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(index),
+                timeout: None,
+            })
+            .map(drop)
+            .map_err(|e| {
+                self.check_alive()
+                    .err()
+                    .unwrap_or_else(|| Error::DeviceLost(format!("waiting for the GPU: {e}")))
+            })
+    }
+}

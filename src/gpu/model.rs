@@ -1,0 +1,440 @@
+//! A model on the GPU: weights uploaded once in the layouts the kernels read coalesced, pipelines
+//! built once, and per call shape (T, N) one cached set of buffers, bind groups and plan. A forward
+//! is one command encoder, one compute pass, one submit and one readback.
+
+use std::sync::{Arc, Mutex};
+
+use crate::config::{Family, RnnConfig};
+use crate::error::{Error, Result};
+use crate::forward::{ForwardInput, ForwardOutput, Prepared};
+use crate::gpu::context::GpuContext;
+use crate::gpu::kernels::{self, Kernel, Params, Pipelines, Tiling};
+use crate::gpu::plan::{BindGroupSlot, Plan, PlanLimits};
+use crate::model::{LayerParams, Model};
+
+/// The weights of one layer, both directions in each buffer.
+#[derive(Debug)]
+struct LayerWeights {
+    /// W_ihᵀ: (D, I_l, 4·C4), K-major, gate columns zero-padded to a multiple of 4.
+    w_ih: wgpu::Buffer,
+    /// Pre-summed biases (D, 4·C4): b_ih + b_hh, except b_ih alone for the GRU n gate.
+    bias: wgpu::Buffer,
+    /// W_hhᵀ: (D, H_out, H) for RNN; (D, H_out, H, 4) gate-interleaved for LSTM (i, f, g, o) and
+    /// GRU (r, z, n, 0).
+    w_hh: wgpu::Buffer,
+    /// b_hn (D, H), GRU only.
+    b_hn: Option<wgpu::Buffer>,
+    /// W_hrᵀ: (D, H, P), LSTM with a projection only.
+    w_hr: Option<wgpu::Buffer>,
+}
+
+/// Buffers, bind groups and plan for one call shape (T, N).
+#[derive(Debug)]
+struct ShapeCache {
+    plan: Plan,
+    x: wgpu::Buffer,
+    lengths: wgpu::Buffer,
+    h: [wgpu::Buffer; 2],
+    c: Option<wgpu::Buffer>,
+    outputs: Vec<wgpu::Buffer>,
+    staging: wgpu::Buffer,
+    bind_groups: Vec<wgpu::BindGroup>,
+}
+
+/// A [`Model`] on a GPU. Build it once ([`GpuModel::new`]) and call [`GpuModel::forward`] as
+/// often as needed; calls of the same shape reuse every buffer.
+#[derive(Debug)]
+pub struct GpuModel {
+    context: Arc<GpuContext>,
+    config: RnnConfig,
+    pipelines: Pipelines,
+    tiling: Tiling,
+    layers: Vec<LayerWeights>,
+    cache: Mutex<Option<ShapeCache>>,
+}
+
+const STORAGE_IN: wgpu::BufferUsages =
+    wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_DST);
+
+impl GpuModel {
+    /// Uploads `model`'s weights to `context`'s device and builds its pipelines.
+    pub fn new(model: &Model, context: Arc<GpuContext>) -> Result<Self> {
+        let config = model.config().clone();
+        let tiling = Tiling::for_config(&config);
+        let limits = PlanLimits::from_limits(context.limits());
+        let packed: Vec<PackedLayer> = (0..config.num_layers)
+            .map(|layer| PackedLayer::new(model, layer))
+            .collect();
+        for p in &packed {
+            for (what, data) in [("W_ih", &p.w_ih), ("W_hh", &p.w_hh), ("W_hr", &p.w_hr)] {
+                let bytes = data.len() as u64 * 4;
+                if bytes > limits.max_binding {
+                    return Err(Error::TooLarge {
+                        what: format!("{what} of {config} on the GPU"),
+                        bytes: u128::from(bytes),
+                        limit: u128::from(limits.max_binding),
+                    });
+                }
+            }
+        }
+        let context_name = format!("building {config} on the GPU");
+        let (pipelines, layers) = context.scoped(&context_name, || {
+            let pipelines = Pipelines::new(context.device(), &config, &tiling);
+            let layers = packed
+                .iter()
+                .enumerate()
+                .map(|(l, p)| {
+                    let upload = |name: &str, data: &[f32]| {
+                        context.create_buffer_init(
+                            &format!("wgpu-rnn.l{l}.{name}"),
+                            bytemuck::cast_slice(data),
+                            wgpu::BufferUsages::STORAGE,
+                        )
+                    };
+                    LayerWeights {
+                        w_ih: upload("w_ih", &p.w_ih),
+                        bias: upload("bias", &p.bias),
+                        w_hh: upload("w_hh", &p.w_hh),
+                        b_hn: (!p.b_hn.is_empty()).then(|| upload("b_hn", &p.b_hn)),
+                        w_hr: (!p.w_hr.is_empty()).then(|| upload("w_hr", &p.w_hr)),
+                    }
+                })
+                .collect();
+            (pipelines, layers)
+        })?;
+        Ok(Self {
+            context,
+            config,
+            pipelines,
+            tiling,
+            layers,
+            cache: Mutex::new(None),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RnnConfig {
+        &self.config
+    }
+
+    /// The context it runs on.
+    pub fn context(&self) -> &Arc<GpuContext> {
+        &self.context
+    }
+
+    /// The plan of a call with `seq_len` steps and `batch` rows (what [`GpuModel::forward`]
+    /// records), or the [`Error::TooLarge`] such a call would get.
+    pub fn plan(&self, seq_len: usize, batch: usize) -> Result<Plan> {
+        let limits = PlanLimits::from_limits(self.context.limits());
+        Plan::new(&self.config, &self.tiling, seq_len, batch, &limits)
+    }
+
+    /// Runs the model on the GPU. Arguments and results have the shapes documented on
+    /// [`ForwardInput`] and [`ForwardOutput`], and are validated exactly as
+    /// [`Model::forward_cpu`] validates them.
+    pub fn forward(&self, args: &ForwardInput<'_>) -> Result<ForwardOutput> {
+        let config = &self.config;
+        let prepared = Prepared::new(config, args)?;
+        let (t_len, n) = (prepared.seq_len, prepared.batch);
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if !matches!(&*cache, Some(c) if c.plan.seq_len == t_len && c.plan.batch == n) {
+            *cache = None;
+            *cache = Some(self.shape_cache(t_len, n)?);
+        }
+        let cache = cache.as_ref().expect("filled above");
+        let plan = &cache.plan;
+        let what = format!("the forward of {config} with T={t_len}, N={n}");
+
+        let t_out = prepared.output_steps();
+        let out_len = (t_out * n * config.num_directions() * config.output_hidden()) as u64 * 4;
+        let h_len = plan.sizes.h;
+        let c_len = plan.sizes.c;
+        let encoder = self.context.scoped(&what, || {
+            let queue = self.context.queue();
+            queue.write_buffer(&cache.x, 0, bytemuck::cast_slice(&prepared.x));
+            let lengths: Vec<u32> = (0..n).map(|r| prepared.length(r) as u32).collect();
+            queue.write_buffer(&cache.lengths, 0, bytemuck::cast_slice(&lengths));
+            queue.write_buffer(&cache.h[0], 0, bytemuck::cast_slice(&prepared.h0));
+            if let Some(c) = &cache.c {
+                queue.write_buffer(c, 0, bytemuck::cast_slice(&prepared.c0));
+            }
+            let mut encoder =
+                self.context
+                    .device()
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                        label: Some("wgpu-rnn.forward"),
+                    });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("wgpu-rnn.forward"),
+                    timestamp_writes: None,
+                });
+                let mut current = None;
+                for d in &plan.dispatches {
+                    if current != Some(d.kernel) {
+                        pass.set_pipeline(&self.pipelines.get(d.kernel).pipeline);
+                        current = Some(d.kernel);
+                    }
+                    let group = &cache.bind_groups[d.bind_group.index(config.num_layers)];
+                    pass.set_bind_group(0, group, &[d.dynamic_offset]);
+                    let [x, y, z] = d.workgroups;
+                    pass.dispatch_workgroups(x, y, z);
+                }
+            }
+            let last = &cache.outputs[(config.num_layers - 1) % 2];
+            encoder.copy_buffer_to_buffer(last, 0, &cache.staging, 0, out_len);
+            let h_final = &cache.h[plan.final_state_buffer()];
+            encoder.copy_buffer_to_buffer(h_final, 0, &cache.staging, out_len, h_len);
+            if let Some(c) = &cache.c {
+                encoder.copy_buffer_to_buffer(c, 0, &cache.staging, out_len + h_len, c_len);
+            }
+            encoder
+        })?;
+        let mut data = self.context.submit_and_read(
+            &what,
+            encoder,
+            &cache.staging,
+            out_len + h_len + c_len,
+        )?;
+        let c_n = cache
+            .c
+            .as_ref()
+            .map(|_| data.split_off(((out_len + h_len) / 4) as usize));
+        let h_n = data.split_off((out_len / 4) as usize);
+        Ok(prepared.finish(config, data, h_n, c_n))
+    }
+
+    /// Creates the buffers, bind groups and plan of calls with `t_len` steps and `n` rows.
+    fn shape_cache(&self, t_len: usize, n: usize) -> Result<ShapeCache> {
+        let plan = self.plan(t_len, n)?;
+        let config = &self.config;
+        let ctx = &*self.context;
+        let what = format!("allocating buffers for {config} with T={t_len}, N={n}");
+        ctx.scoped(&what, || {
+            let sizes = plan.sizes;
+            let usage_state = STORAGE_IN | wgpu::BufferUsages::COPY_SRC;
+            let x = ctx.create_buffer("wgpu-rnn.x", sizes.x, STORAGE_IN);
+            let lengths = ctx.create_buffer("wgpu-rnn.lengths", sizes.lengths, STORAGE_IN);
+            let gx = ctx.create_buffer("wgpu-rnn.gx", sizes.gx, wgpu::BufferUsages::STORAGE);
+            let h = [
+                ctx.create_buffer("wgpu-rnn.h0", sizes.h, usage_state),
+                ctx.create_buffer("wgpu-rnn.h1", sizes.h, usage_state),
+            ];
+            let c = (sizes.c > 0).then(|| ctx.create_buffer("wgpu-rnn.c", sizes.c, usage_state));
+            let u = (sizes.u > 0)
+                .then(|| ctx.create_buffer("wgpu-rnn.u", sizes.u, wgpu::BufferUsages::STORAGE));
+            let outputs: Vec<wgpu::Buffer> = (0..sizes.output_buffers)
+                .map(|i| {
+                    ctx.create_buffer(
+                        &format!("wgpu-rnn.output{i}"),
+                        sizes.output,
+                        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                    )
+                })
+                .collect();
+            let mut table = vec![0u8; sizes.table as usize];
+            for (i, entry) in plan.table.iter().enumerate() {
+                let at = i * kernels::PARAMS_STRIDE as usize;
+                table[at..at + std::mem::size_of::<Params>()]
+                    .copy_from_slice(bytemuck::bytes_of(entry));
+            }
+            let table =
+                ctx.create_buffer_init("wgpu-rnn.params", &table, wgpu::BufferUsages::UNIFORM);
+            let staging = ctx.create_buffer(
+                "wgpu-rnn.staging",
+                sizes.staging,
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            );
+
+            let params = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &table,
+                offset: 0,
+                size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
+            });
+            let layers = config.num_layers;
+            let slots = BindGroupSlot::all(layers, config.proj_size > 0);
+            let bind_groups =
+                slots
+                    .iter()
+                    .map(|&slot| {
+                        let (kernel, buffers): (Kernel, Vec<&wgpu::Buffer>) = match slot {
+                            BindGroupSlot::InputProjection { layer } => {
+                                let w = &self.layers[layer];
+                                let input = if layer == 0 {
+                                    &x
+                                } else {
+                                    &outputs[(layer - 1) % 2]
+                                };
+                                (
+                                    Kernel::InputProjection,
+                                    vec![input, &w.w_ih, &w.bias, &lengths, &gx],
+                                )
+                            }
+                            BindGroupSlot::Step { layer, parity } => {
+                                let w = &self.layers[layer];
+                                let out = &outputs[layer % 2];
+                                let (prev, next) = (&h[parity], &h[1 - parity]);
+                                let kernel = Kernel::step(config.family());
+                                let list = match config.family() {
+                                    Family::Rnn => vec![&gx, &w.w_hh, &lengths, prev, next, out],
+                                    Family::Lstm => {
+                                        let next = u.as_ref().unwrap_or(next);
+                                        let c = c.as_ref().expect("LSTM has a cell state buffer");
+                                        vec![&gx, &w.w_hh, &lengths, prev, next, c, out]
+                                    }
+                                    Family::Gru => {
+                                        let b_hn = w.b_hn.as_ref().expect("GRU uploads b_hn");
+                                        vec![&gx, &w.w_hh, b_hn, &lengths, prev, next, out]
+                                    }
+                                };
+                                (kernel, list)
+                            }
+                            BindGroupSlot::LstmProjection { layer, parity } => {
+                                let w = &self.layers[layer];
+                                let w_hr = w.w_hr.as_ref().expect("projection uploads W_hr");
+                                let u = u.as_ref().expect("projection has a scratch buffer");
+                                let out = &outputs[layer % 2];
+                                (
+                                    Kernel::LstmProjection,
+                                    vec![w_hr, &lengths, u, &h[parity], &h[1 - parity], out],
+                                )
+                            }
+                        };
+                        let mut entries = vec![wgpu::BindGroupEntry {
+                            binding: 0,
+                            resource: params.clone(),
+                        }];
+                        entries.extend(buffers.iter().enumerate().map(|(i, b)| {
+                            wgpu::BindGroupEntry {
+                                binding: i as u32 + 1,
+                                resource: b.as_entire_binding(),
+                            }
+                        }));
+                        debug_assert_eq!(entries.len(), kernel.bindings().len());
+                        ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
+                            label: Some(kernel.label()),
+                            layout: &self.pipelines.get(kernel).layout,
+                            entries: &entries,
+                        })
+                    })
+                    .collect();
+            ShapeCache {
+                plan,
+                x,
+                lengths,
+                h,
+                c,
+                outputs,
+                staging,
+                bind_groups,
+            }
+        })
+    }
+}
+
+/// One layer's weights re-packed on the host, both directions concatenated.
+struct PackedLayer {
+    w_ih: Vec<f32>,
+    bias: Vec<f32>,
+    w_hh: Vec<f32>,
+    b_hn: Vec<f32>,
+    w_hr: Vec<f32>,
+}
+
+impl PackedLayer {
+    fn new(model: &Model, layer: usize) -> Self {
+        let config = model.config();
+        let (g, hidden, h_out) = (
+            config.gate_count(),
+            config.hidden_size,
+            config.output_hidden(),
+        );
+        let cols = kernels::gx_cols4(config) * 4;
+        let k_in = config.layer_input_size(layer);
+        let gru = config.family() == Family::Gru;
+        let mut packed = PackedLayer {
+            w_ih: Vec::new(),
+            bias: Vec::new(),
+            w_hh: Vec::new(),
+            b_hn: Vec::new(),
+            w_hr: Vec::new(),
+        };
+        for dir in 0..config.num_directions() {
+            let p: &LayerParams = model.group(layer, dir);
+            // W_ihᵀ (K, cols), zero-padded columns.
+            let w = p.weight_ih.data();
+            let mut w_ih = vec![0.0; k_in * cols];
+            for c in 0..g * hidden {
+                for k in 0..k_in {
+                    w_ih[k * cols + c] = w[c * k_in + k];
+                }
+            }
+            packed.w_ih.extend(w_ih);
+            // Pre-summed biases, zero-padded columns.
+            let mut bias = vec![0.0; cols];
+            if let (Some(b_ih), Some(b_hh)) = (&p.bias_ih, &p.bias_hh) {
+                let sums = b_ih.data().iter().zip(b_hh.data()).enumerate();
+                for (slot, (c, (&bi, &bh))) in bias.iter_mut().zip(sums) {
+                    // For GRU, b_hn (c >= 2H) stays out: it is multiplied by r.
+                    *slot = if gru && c >= 2 * hidden { bi } else { bi + bh };
+                }
+            }
+            packed.bias.extend(bias);
+            if gru {
+                match &p.bias_hh {
+                    Some(b) => packed.b_hn.extend_from_slice(&b.data()[2 * hidden..]),
+                    None => packed.b_hn.extend(std::iter::repeat_n(0.0, hidden)),
+                }
+            }
+            // W_hhᵀ (K = H_out, H) with the G gates of unit j side by side (padded to 4).
+            let w = p.weight_hh.data();
+            let lanes = if g == 1 { 1 } else { 4 };
+            let mut w_hh = vec![0.0; h_out * hidden * lanes];
+            for k in 0..h_out {
+                for j in 0..hidden {
+                    for gate in 0..g {
+                        w_hh[(k * hidden + j) * lanes + gate] = w[(gate * hidden + j) * h_out + k];
+                    }
+                }
+            }
+            packed.w_hh.extend(w_hh);
+            // W_hrᵀ (H, P).
+            if let Some(w_hr) = &p.weight_hr {
+                let w = w_hr.data();
+                let mut t = vec![0.0; hidden * h_out];
+                for pi in 0..h_out {
+                    for k in 0..hidden {
+                        t[k * h_out + pi] = w[pi * hidden + k];
+                    }
+                }
+                packed.w_hr.extend(t);
+            }
+        }
+        packed
+    }
+}
+
+impl Model {
+    /// Runs the model on the GPU of `context`, uploading it first; to run a model more than once,
+    /// build a [`GpuModel`] and keep it.
+    pub fn forward_gpu(
+        &self,
+        context: &Arc<GpuContext>,
+        args: &ForwardInput<'_>,
+    ) -> Result<ForwardOutput> {
+        GpuModel::new(self, Arc::clone(context))?.forward(args)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn gpu_model_is_send_and_sync() {
+        assert_send_sync::<GpuModel>();
+        assert_send_sync::<GpuContext>();
+    }
+}

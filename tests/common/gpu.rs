@@ -1,0 +1,67 @@
+//! The GPU test harness: one context per backend among Vulkan and GL that has an adapter (only
+//! `WGPU_BACKEND`'s when it is set). With `CI` set a missing adapter fails the test; elsewhere a
+//! machine without one skips the GPU tests with a loud line on stderr.
+//!
+//! Included with `#[path = "common/gpu.rs"] mod gpu;` by the `tests/gpu_*.rs` binaries.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of this shared file"
+)]
+
+use std::sync::{Arc, OnceLock};
+
+use wgpu_rnn::GpuContext;
+
+/// A backend under test.
+pub struct Backend {
+    /// "Vulkan", "Gl", ...
+    pub name: String,
+    /// Its context, shared by the tests of one binary.
+    pub context: Arc<GpuContext>,
+}
+
+fn wanted() -> Vec<wgpu::Backends> {
+    match wgpu::Backends::from_env() {
+        Some(env) => vec![env],
+        None => vec![wgpu::Backends::VULKAN, wgpu::Backends::GL],
+    }
+}
+
+/// Fresh contexts, one per backend under test (for tests that count submissions or buffers).
+pub fn fresh_backends() -> Vec<Backend> {
+    let ci = std::env::var_os("CI").is_some();
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for backends in wanted() {
+        match GpuContext::with_backends(backends) {
+            Ok(context) => found.push(Backend {
+                name: format!("{:?}", context.adapter_info().backend),
+                context: Arc::new(context),
+            }),
+            Err(e) => missing.push(format!("{backends:?}: {e}")),
+        }
+    }
+    if ci && !missing.is_empty() {
+        panic!(
+            "CI is set but these GPU backends have no usable adapter (install Mesa's lavapipe \
+             and llvmpipe): {}",
+            missing.join("; ")
+        );
+    }
+    if found.is_empty() {
+        eprintln!(
+            "\n\n*** SKIPPED: no GPU adapter ({}): the GPU tests did not run ***\n",
+            missing.join("; ")
+        );
+    } else if !missing.is_empty() {
+        eprintln!("note: GPU tests skip {}", missing.join("; "));
+    }
+    found
+}
+
+/// The contexts shared by the tests of this binary, one per backend under test.
+pub fn backends() -> &'static [Backend] {
+    static SHARED: OnceLock<Vec<Backend>> = OnceLock::new();
+    SHARED.get_or_init(fresh_backends)
+}

@@ -1,0 +1,73 @@
+//! The GPU path against every PyTorch fixture, on every backend under test (see
+//! `tests/common/gpu.rs`): error ≤ 1e-5 relative to max(1, |expected|), NaN where PyTorch has NaN.
+
+mod common;
+#[path = "common/gpu.rs"]
+mod gpu;
+
+use std::time::Instant;
+
+use common::fixtures;
+use wgpu_rnn::{ForwardOutput, GpuModel, InputFile, Model, Tensor};
+
+const TOLERANCE: f64 = 1e-5;
+
+fn result_tensor<'a>(out: &'a ForwardOutput, name: &str) -> &'a Tensor {
+    match name {
+        "output" => &out.output,
+        "h_n" => &out.h_n,
+        "c_n" => out.c_n.as_ref().expect("c_n expected but not produced"),
+        other => panic!("unknown expected tensor {other}"),
+    }
+}
+
+#[test]
+fn gpu_matches_every_pytorch_fixture() {
+    let cases = fixtures::all();
+    assert!(cases.len() >= 80, "only {} fixtures found", cases.len());
+    for backend in gpu::backends() {
+        let start = Instant::now();
+        let mut failures = Vec::new();
+        let mut worst = 0f64;
+        for case in &cases {
+            let model = Model::load(&case.model).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+            let input =
+                InputFile::load(&case.input).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+            let gpu_model = GpuModel::new(&model, backend.context.clone())
+                .unwrap_or_else(|e| panic!("{} on {}: {e}", case.name, backend.name));
+            let out = match gpu_model.forward(&input.as_forward()) {
+                Ok(out) => out,
+                Err(e) => {
+                    failures.push(format!("{}: {e}", case.name));
+                    continue;
+                }
+            };
+            let expected = fixtures::expected(&case.expected);
+            if out.c_n.is_some() != expected.iter().any(|(n, _)| n == "c_n") {
+                failures.push(format!("{}: c_n presence", case.name));
+                continue;
+            }
+            for (name, want) in &expected {
+                let got = result_tensor(&out, name);
+                match fixtures::max_rel_err(got.shape(), got.data(), want) {
+                    Ok(err) if err <= TOLERANCE => worst = worst.max(err),
+                    Ok(err) => failures.push(format!("{} {name}: error {err:e}", case.name)),
+                    Err(e) => failures.push(format!("{} {name}: {e}", case.name)),
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{}: {} failures:\n{}",
+            backend.name,
+            failures.len(),
+            failures.join("\n")
+        );
+        eprintln!(
+            "{}: {} PyTorch fixtures match within {TOLERANCE:e} (worst {worst:.2e}) in {:.1?}",
+            backend.name,
+            cases.len(),
+            start.elapsed()
+        );
+    }
+}
