@@ -1,10 +1,17 @@
-//! The `wgpu-rnn` command line: run a PyTorch recurrent model file on an input file.
+//! The `wgpu-rnn` command line: run a PyTorch recurrent model file on an input file, check the GPU
+//! against the CPU reference, list adapters, benchmark.
+
+mod bench;
+mod device;
+mod info;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use wgpu_rnn::{Error, InputFile, Model};
+use clap::{Parser, Subcommand};
+use wgpu_rnn::{Error, ForwardOutput, InputFile, Model};
+
+use device::{Backend, DeviceChoice};
 
 #[derive(Parser)]
 #[command(
@@ -30,81 +37,32 @@ enum Command {
         /// Output file to write: `output`, `h_n` and, for LSTM, `c_n` (f32).
         #[arg(long)]
         output: PathBuf,
-        /// Where to compute.
-        #[arg(long, value_enum, default_value_t = Device::Auto)]
-        device: Device,
+        /// Where to compute: the GPU when an adapter exists under `auto`, else the CPU.
+        #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+        device: DeviceChoice,
     },
+    /// Runs a model on both the CPU reference and the GPU and prints how far apart they are.
+    Check {
+        /// Model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Input file.
+        #[arg(long)]
+        input: PathBuf,
+        /// Largest accepted |gpu - cpu| / max(1, |cpu|).
+        #[arg(long, default_value_t = 1e-5)]
+        tolerance: f64,
+    },
+    /// Lists the GPU adapters wgpu sees.
+    Info,
     /// Times whole forwards (host input to host output) of a freshly initialised model.
-    Bench(BenchArgs),
-}
-
-#[derive(clap::Args)]
-struct BenchArgs {
-    /// Module family.
-    #[arg(long, value_enum)]
-    module: BenchModule,
-    /// Features per input step.
-    #[arg(long)]
-    input_size: usize,
-    /// Hidden size.
-    #[arg(long)]
-    hidden_size: usize,
-    /// Stacked layers.
-    #[arg(long, default_value_t = 1)]
-    layers: usize,
-    /// Batch rows.
-    #[arg(long)]
-    batch: usize,
-    /// Time steps.
-    #[arg(long)]
-    seq_len: usize,
-    /// Two directions per layer.
-    #[arg(long)]
-    bidirectional: bool,
-    /// LSTM projection size (0 = none).
-    #[arg(long, default_value_t = 0)]
-    proj_size: usize,
-    /// Where to compute.
-    #[arg(long, value_enum)]
-    device: BenchDevice,
-    /// Timed runs.
-    #[arg(long, default_value_t = 10)]
-    iters: usize,
-    /// Untimed runs first.
-    #[arg(long, default_value_t = 2)]
-    warmup: usize,
-    /// Print one JSON object on one line.
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum BenchModule {
-    Rnn,
-    Lstm,
-    Gru,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum BenchDevice {
-    Cpu,
-    Gpu,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Device {
-    /// The f64 CPU reference.
-    Cpu,
-    /// The wgpu GPU path.
-    Gpu,
-    /// The GPU when an adapter exists, else the CPU.
-    Auto,
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("wgpu-rnn: error: {e}");
             ExitCode::FAILURE
@@ -112,7 +70,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> Result<(), Error> {
+fn run(command: Command) -> Result<ExitCode, Error> {
     match command {
         Command::Run {
             model,
@@ -123,89 +81,69 @@ fn run(command: Command) -> Result<(), Error> {
             refuse_overwriting_inputs(&output, &[&model, &input])?;
             let model = Model::load(&model)?;
             let args = InputFile::load(&input)?;
-            let result = match device {
-                Device::Cpu | Device::Auto => model.forward_cpu(&args.as_forward())?,
-                Device::Gpu => {
-                    return Err(Error::DeviceUnavailable(
-                        "the GPU backend is not built yet; use --device cpu".into(),
-                    ));
-                }
-            };
-            result.save(&output)
+            let backend = Backend::choose(device, &model)?;
+            backend.forward(&args)?.save(&output)?;
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Bench(args) => bench(&args),
+        Command::Check {
+            model,
+            input,
+            tolerance,
+        } => check(&model, &input, tolerance),
+        Command::Info => info::print_adapters().map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 
-fn bench(args: &BenchArgs) -> Result<(), Error> {
-    use rand::{Rng, SeedableRng};
-    use wgpu_rnn::bench::{Timings, forward_flops, host_peak_bytes};
-    use wgpu_rnn::{ForwardInput, ModuleKind, RnnConfig, Tensor};
-
-    let kind = match args.module {
-        BenchModule::Rnn => ModuleKind::Rnn,
-        BenchModule::Lstm => ModuleKind::Lstm,
-        BenchModule::Gru => ModuleKind::Gru,
-    };
-    let config = RnnConfig::new(kind, args.input_size, args.hidden_size)
-        .with_num_layers(args.layers)
-        .with_bidirectional(args.bidirectional)
-        .with_proj_size(args.proj_size);
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-    let model = Model::new(config.clone(), &mut rng)?;
-    let shape = [args.seq_len, args.batch, args.input_size];
-    let numel = shape.iter().product();
-    let x = Tensor::new(
-        shape,
-        (0..numel).map(|_| rng.random_range(-1.0..1.0)).collect(),
-    )?;
-    let input = ForwardInput::new(&x);
-    let timings = match args.device {
-        BenchDevice::Cpu => Timings::measure(args.warmup, args.iters.max(1), || {
-            model.forward_cpu(&input).map(drop)
-        })?,
-        BenchDevice::Gpu => {
-            return Err(Error::DeviceUnavailable(
-                "the GPU backend is not built yet; use --device cpu".into(),
-            ));
-        }
-    };
-    let median = timings.median_ms();
-    let gflops = forward_flops(&config, args.seq_len, args.batch) / (median * 1e6);
-    let peak = host_peak_bytes();
-    let device = match args.device {
-        BenchDevice::Cpu => "cpu",
-        BenchDevice::Gpu => "gpu",
-    };
-    if args.json {
-        let peak = peak.map_or("null".to_string(), |p| p.to_string());
+/// Runs both devices and prints, per tensor, the largest absolute and relative difference.
+fn check(model: &Path, input: &Path, tolerance: f64) -> Result<ExitCode, Error> {
+    let model = Model::load(model)?;
+    let args = InputFile::load(input)?;
+    let gpu = Backend::choose(DeviceChoice::Gpu, &model)?;
+    let want = model.forward_cpu(&args.as_forward())?;
+    let got = gpu.forward(&args)?;
+    println!("{model} on {}", gpu.describe());
+    let mut worst = 0f64;
+    for (name, g, w) in tensors(&got)
+        .into_iter()
+        .zip(tensors(&want))
+        .map(|((n, g), (_, w))| (n, g, w))
+    {
+        let (abs, rel) = differences(g.data(), w.data());
+        worst = worst.max(rel);
         println!(
-            "{{\"impl\":\"wgpu-rnn\",\"module\":\"{}\",\"device\":\"{device}\",\"input_size\":{},\"hidden_size\":{},\"layers\":{},\"batch\":{},\"seq_len\":{},\"bidirectional\":{},\"proj_size\":{},\"iters\":{},\"median_ms\":{median:.4},\"min_ms\":{:.4},\"gflops\":{gflops:.4},\"host_peak_bytes\":{peak}}}",
-            kind.name(),
-            args.input_size,
-            args.hidden_size,
-            args.layers,
-            args.batch,
-            args.seq_len,
-            args.bidirectional,
-            args.proj_size,
-            timings.runs_ms.len(),
-            timings.min_ms(),
+            "{name:>6} {:?}: max abs diff {abs:.3e}, max rel diff {rel:.3e}",
+            g.shape()
         );
-    } else {
-        println!("{config} on {device}: T={} N={}", args.seq_len, args.batch);
-        println!(
-            "median {median:.3} ms, min {:.3} ms over {} runs after {} warm-up",
-            timings.min_ms(),
-            timings.runs_ms.len(),
-            args.warmup
-        );
-        println!("{gflops:.3} GFLOP/s");
-        if let Some(p) = peak {
-            println!("host peak memory {:.1} MiB", p as f64 / (1 << 20) as f64);
-        }
     }
-    Ok(())
+    if worst <= tolerance {
+        println!("agree within {tolerance:e}");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("wgpu-rnn: error: GPU and CPU differ by {worst:.3e} > tolerance {tolerance:e}");
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn tensors(out: &ForwardOutput) -> Vec<(&'static str, &wgpu_rnn::Tensor)> {
+    let mut v = vec![("output", &out.output), ("h_n", &out.h_n)];
+    v.extend(out.c_n.as_ref().map(|c| ("c_n", c)));
+    v
+}
+
+/// Largest |g - w| and |g - w| / max(1, |w|); a NaN on one side only counts as infinite.
+fn differences(got: &[f32], want: &[f32]) -> (f64, f64) {
+    got.iter()
+        .zip(want)
+        .fold((0f64, 0f64), |(abs, rel), (&g, &w)| {
+            let (g, w) = (g as f64, w as f64);
+            let d = match (g.is_nan(), w.is_nan()) {
+                (true, true) => 0.0,
+                (false, false) => (g - w).abs(),
+                _ => f64::INFINITY,
+            };
+            (abs.max(d), rel.max(d / w.abs().max(1.0)))
+        })
 }
 
 /// Refuses an output path that names one of the command's input files.

@@ -1,0 +1,145 @@
+//! `wgpu-rnn bench`: times whole forwards of a freshly initialised model, host input to host
+//! output, after warm-up; prints median and min ms and GFLOP/s (or one JSON line).
+
+use clap::ValueEnum;
+use rand::{Rng, SeedableRng};
+use wgpu_rnn::bench::{Timings, forward_flops, host_peak_bytes};
+use wgpu_rnn::{Error, InputFile, Model, ModuleKind, RnnConfig, Tensor};
+
+use crate::device::{Backend, DeviceChoice};
+
+/// The `bench` flags.
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Module family.
+    #[arg(long, value_enum)]
+    module: BenchModule,
+    /// Features per input step.
+    #[arg(long)]
+    input_size: usize,
+    /// Hidden size.
+    #[arg(long)]
+    hidden_size: usize,
+    /// Stacked layers.
+    #[arg(long, default_value_t = 1)]
+    layers: usize,
+    /// Batch rows.
+    #[arg(long)]
+    batch: usize,
+    /// Time steps.
+    #[arg(long)]
+    seq_len: usize,
+    /// Two directions per layer.
+    #[arg(long)]
+    bidirectional: bool,
+    /// LSTM projection size (0 = none).
+    #[arg(long, default_value_t = 0)]
+    proj_size: usize,
+    /// Where to compute.
+    #[arg(long, value_enum)]
+    device: BenchDevice,
+    /// Timed runs.
+    #[arg(long, default_value_t = 10)]
+    iters: usize,
+    /// Untimed runs first.
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// Print one JSON object on one line.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BenchModule {
+    Rnn,
+    Lstm,
+    Gru,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BenchDevice {
+    Cpu,
+    Gpu,
+}
+
+/// Runs the benchmark `args` describe.
+pub fn run(args: &BenchArgs) -> Result<(), Error> {
+    let kind = match args.module {
+        BenchModule::Rnn => ModuleKind::Rnn,
+        BenchModule::Lstm => ModuleKind::Lstm,
+        BenchModule::Gru => ModuleKind::Gru,
+    };
+    let config = RnnConfig::new(kind, args.input_size, args.hidden_size)
+        .with_num_layers(args.layers)
+        .with_bidirectional(args.bidirectional)
+        .with_proj_size(args.proj_size);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let model = Model::new(config.clone(), &mut rng)?;
+    let shape = [args.seq_len, args.batch, args.input_size];
+    let numel = shape.iter().product();
+    let x = Tensor::new(
+        shape,
+        (0..numel).map(|_| rng.random_range(-1.0..1.0)).collect(),
+    )?;
+    let input = InputFile {
+        input: x,
+        h0: None,
+        c0: None,
+        lengths: None,
+    };
+    let (choice, device) = match args.device {
+        BenchDevice::Cpu => (DeviceChoice::Cpu, "cpu"),
+        BenchDevice::Gpu => (DeviceChoice::Gpu, "gpu"),
+    };
+    let backend = Backend::choose(choice, &model)?;
+    let timings = Timings::measure(args.warmup, args.iters.max(1), || {
+        backend.forward(&input).map(drop)
+    })?;
+    let median = timings.median_ms();
+    let gflops = forward_flops(&config, args.seq_len, args.batch) / (median * 1e6);
+    let peak = host_peak_bytes();
+    if args.json {
+        let peak = peak.map_or("null".to_string(), |p| p.to_string());
+        println!(
+            concat!(
+                "{{\"impl\":\"wgpu-rnn\",\"module\":\"{}\",\"device\":\"{}\",\"adapter\":\"{}\",",
+                "\"input_size\":{},\"hidden_size\":{},\"layers\":{},\"batch\":{},\"seq_len\":{},",
+                "\"bidirectional\":{},\"proj_size\":{},\"iters\":{},\"median_ms\":{:.4},",
+                "\"min_ms\":{:.4},\"gflops\":{:.4},\"host_peak_bytes\":{}}}"
+            ),
+            kind.name(),
+            device,
+            backend.describe().replace('"', "'"),
+            args.input_size,
+            args.hidden_size,
+            args.layers,
+            args.batch,
+            args.seq_len,
+            args.bidirectional,
+            args.proj_size,
+            timings.runs_ms.len(),
+            median,
+            timings.min_ms(),
+            gflops,
+            peak,
+        );
+    } else {
+        println!(
+            "{config} on {}: T={} N={}",
+            backend.describe(),
+            args.seq_len,
+            args.batch
+        );
+        println!(
+            "median {median:.3} ms, min {:.3} ms over {} runs after {} warm-up",
+            timings.min_ms(),
+            timings.runs_ms.len(),
+            args.warmup
+        );
+        println!("{gflops:.3} GFLOP/s");
+        if let Some(p) = peak {
+            println!("host peak memory {:.1} MiB", p as f64 / (1 << 20) as f64);
+        }
+    }
+    Ok(())
+}
