@@ -2,6 +2,8 @@
 //! exits non-zero with one line on stderr and no output file.
 
 mod common;
+#[path = "common/gpu.rs"]
+mod gpu;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -144,4 +146,126 @@ fn usage_errors_exit_non_zero() {
     assert!(!out.status.success());
     let out = wgpu_rnn(&["frobnicate".as_ref()]);
     assert!(!out.status.success());
+}
+
+/// The backends the GPU CLI tests run on, as `WGPU_BACKEND` values: those the harness found.
+fn gpu_backends() -> Vec<&'static str> {
+    gpu::backends()
+        .iter()
+        .map(|b| match b.context.adapter_info().backend {
+            wgpu::Backend::Vulkan => "vulkan",
+            wgpu::Backend::Gl => "gl",
+            wgpu::Backend::Metal => "metal",
+            wgpu::Backend::Dx12 => "dx12",
+            other => panic!("unexpected backend {other:?}"),
+        })
+        .collect()
+}
+
+fn with_backend(backend: &str, args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wgpu-rnn"))
+        .env("WGPU_BACKEND", backend)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// `run --device gpu` on each backend reproduces a spread of fixtures (every kind and option).
+#[test]
+fn run_on_gpu_reproduces_fixtures_on_each_backend() {
+    let picks = [
+        "rnncell_notebook",
+        "lstmcell_unbatched",
+        "grucell_nobias",
+        "rnn_relu_bidir_l2",
+        "lstm_proj_l2_bidir_bf",
+        "gru_lengths_short",
+        "lstm_lengths_short_bf",
+        "lstm_nan",
+        "gru_large",
+        "rnn_unbatched",
+    ];
+    let dir = tempdir("gpu");
+    for backend in gpu_backends() {
+        for case in fixtures::all()
+            .iter()
+            .filter(|c| picks.contains(&c.name.as_str()))
+        {
+            let out_path = dir.join(format!("{}.{backend}.safetensors", case.name));
+            let out = with_backend(
+                backend,
+                &[
+                    "run".as_ref(),
+                    "--model".as_ref(),
+                    case.model.as_os_str(),
+                    "--input".as_ref(),
+                    case.input.as_os_str(),
+                    "--output".as_ref(),
+                    out_path.as_os_str(),
+                    "--device".as_ref(),
+                    "gpu".as_ref(),
+                ],
+            );
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{backend} {}: {stderr}", case.name);
+            for ((name, shape, values), (_, expected)) in read_outputs(&out_path)
+                .iter()
+                .zip(&fixtures::expected(&case.expected))
+            {
+                let err = fixtures::max_rel_err(shape, values, expected)
+                    .unwrap_or_else(|e| panic!("{backend} {} {name}: {e}", case.name));
+                assert!(err <= 1e-5, "{backend} {} {name}: error {err:e}", case.name);
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `check` reports per-tensor differences and agrees; `info` lists the adapter.
+#[test]
+fn check_and_info_on_each_backend() {
+    let case = fixtures::all()
+        .into_iter()
+        .find(|c| c.name == "lstm_mid")
+        .unwrap();
+    for backend in gpu_backends() {
+        let out = with_backend(
+            backend,
+            &[
+                "check".as_ref(),
+                "--model".as_ref(),
+                case.model.as_os_str(),
+                "--input".as_ref(),
+                case.input.as_os_str(),
+            ],
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{backend}: {stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for name in ["output", "h_n", "c_n"] {
+            assert!(stdout.contains(&format!("{name} [")), "{backend}: {stdout}");
+        }
+        assert!(stdout.contains("agree within 1e-5"), "{stdout}");
+        // A tolerance below f32 rounding must fail, proving the comparison is real.
+        let strict = with_backend(
+            backend,
+            &[
+                "check".as_ref(),
+                "--model".as_ref(),
+                case.model.as_os_str(),
+                "--input".as_ref(),
+                case.input.as_os_str(),
+                "--tolerance".as_ref(),
+                "1e-12".as_ref(),
+            ],
+        );
+        assert_eq!(strict.status.code(), Some(1), "{backend}");
+        let info = with_backend(backend, &["info".as_ref()]);
+        assert!(info.status.success());
+        let listing = String::from_utf8_lossy(&info.stdout).to_lowercase();
+        assert!(listing.contains(&format!("backend {backend}")), "{listing}");
+    }
 }
