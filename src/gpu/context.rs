@@ -249,21 +249,32 @@ impl GpuContext {
                 .map_async(wgpu::MapMode::Read, move |r| drop(sender.send(r)));
             index
         })?;
-        self.wait(index)?;
-        self.check_alive()?;
-        match receiver.try_recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                return Err(Error::Gpu {
-                    context: format!("reading back the results of {context}"),
-                    message: e.to_string(),
-                });
-            }
-            Err(_) => {
-                return Err(Error::Gpu {
-                    context: format!("reading back the results of {context}"),
-                    message: "the buffer was not mapped after the device finished".into(),
-                });
+        self.poll(wgpu::PollType::Wait {
+            submission_index: Some(index),
+            timeout: None,
+        })?;
+        // The map callback runs on whichever thread's poll completed the mapping: when another
+        // thread polled this device meanwhile, it may fire just after our wait returns.
+        let failed = |message: String| Error::Gpu {
+            context: format!("reading back the results of {context}"),
+            message,
+        };
+        let started = std::time::Instant::now();
+        loop {
+            match receiver.recv_timeout(std::time::Duration::from_millis(1)) {
+                Ok(Ok(())) => break,
+                Ok(Err(e)) => return Err(failed(e.to_string())),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    self.check_alive()?;
+                    return Err(failed("the mapping was dropped before it completed".into()));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    self.check_alive()?;
+                    if started.elapsed() > std::time::Duration::from_secs(60) {
+                        return Err(failed("the mapping did not complete within 60 s".into()));
+                    }
+                    self.poll(wgpu::PollType::Poll)?;
+                }
             }
         }
         let data = {
@@ -280,18 +291,13 @@ impl GpuContext {
         Ok(data)
     }
 
-    /// Blocks until submission `index` has finished. The only `device.poll` call of the crate.
-    fn wait(&self, index: wgpu::SubmissionIndex) -> Result<()> {
-        self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
-                timeout: None,
-            })
-            .map(drop)
-            .map_err(|e| {
-                self.check_alive()
-                    .err()
-                    .unwrap_or_else(|| Error::DeviceLost(format!("waiting for the GPU: {e}")))
-            })
+    /// Polls the device (`Wait` blocks until a submission has finished). The only `device.poll`
+    /// call of the crate.
+    fn poll(&self, mode: wgpu::PollType) -> Result<()> {
+        self.device.poll(mode).map(drop).map_err(|e| {
+            self.check_alive()
+                .err()
+                .unwrap_or_else(|| Error::DeviceLost(format!("waiting for the GPU: {e}")))
+        })
     }
 }

@@ -52,6 +52,22 @@ pub struct Params {
     pub cell_base: u32,
 }
 
+/// The fields of [`Params`] in order with their byte offsets, for checking the WGSL twin.
+pub const PARAMS_FIELDS: [(&str, usize); 12] = [
+    ("batch", std::mem::offset_of!(Params, batch)),
+    ("in_width", std::mem::offset_of!(Params, in_width)),
+    ("hidden", std::mem::offset_of!(Params, hidden)),
+    ("h_out", std::mem::offset_of!(Params, h_out)),
+    ("step", std::mem::offset_of!(Params, step)),
+    ("chunk_start", std::mem::offset_of!(Params, chunk_start)),
+    ("chunk_steps", std::mem::offset_of!(Params, chunk_steps)),
+    ("chunk_cap", std::mem::offset_of!(Params, chunk_cap)),
+    ("gx_cols4", std::mem::offset_of!(Params, gx_cols4)),
+    ("out_width", std::mem::offset_of!(Params, out_width)),
+    ("state_base", std::mem::offset_of!(Params, state_base)),
+    ("cell_base", std::mem::offset_of!(Params, cell_base)),
+];
+
 /// The kernels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
