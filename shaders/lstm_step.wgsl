@@ -45,18 +45,23 @@ const ROWS: u32 = 4u;
 @group(0) @binding(6) var<storage, read_write> c: array<f32>;
 @group(0) @binding(7) var<storage, read_write> output: array<f32>;
 
+// NaN test on the bits, which no floating-point optimisation may drop.
+fn is_nan(x: f32) -> bool {
+    return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
 // Logistic sigmoid without overflow; NaN stays NaN.
 fn sigmoid(x: f32) -> f32 {
     let e = exp(-abs(x));
     let s = 1.0 / (1.0 + e);
-    return select(e * s, s, x >= 0.0);
+    return select(select(e * s, s, x >= 0.0), x, is_nan(x));
 }
 
 // tanh without overflow for large |x| (some drivers' tanh returns NaN past |x| ~ 44); NaN stays NaN.
 fn tanh_stable(x: f32) -> f32 {
     let e = exp(-2.0 * abs(x));
     let t = (1.0 - e) / (1.0 + e);
-    return select(-t, t, x >= 0.0);
+    return select(select(-t, t, x >= 0.0), x, is_nan(x));
 }
 
 @compute @workgroup_size(WG, 1, 1)

@@ -37,16 +37,24 @@ const ROWS: u32 = 4u;
 @group(0) @binding(5) var<storage, read_write> h_next: array<f32>;
 @group(0) @binding(6) var<storage, read_write> output: array<f32>;
 
+// NaN test on the bits, which no floating-point optimisation may drop.
+fn is_nan(x: f32) -> bool {
+    return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
 // tanh without overflow for large |x| (some drivers' tanh returns NaN past |x| ~ 44); NaN stays NaN.
 fn tanh_stable(x: f32) -> f32 {
     let e = exp(-2.0 * abs(x));
     let t = (1.0 - e) / (1.0 + e);
-    return select(-t, t, x >= 0.0);
+    return select(select(-t, t, x >= 0.0), x, is_nan(x));
 }
 
-// PyTorch's relu: NaN stays NaN (max(x, 0) may return 0).
+// PyTorch's relu: NaN stays NaN. The test is on the bits because a compiler may turn a float
+// compare-and-select into max(x, 0), which returns 0 for NaN (Mesa's GL driver does).
 fn relu(x: f32) -> f32 {
-    return select(x, 0.0, x < 0.0);
+    let bits = bitcast<u32>(x);
+    let negative = (bits >> 31u) == 1u && (bits & 0x7fffffffu) <= 0x7f800000u;
+    return select(x, 0.0, negative);
 }
 
 @compute @workgroup_size(WG, 1, 1)

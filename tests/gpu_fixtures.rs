@@ -63,11 +63,11 @@ fn gpu_matches_every_pytorch_fixture() {
             failures.len(),
             failures.join("\n")
         );
-        eprintln!(
+        gpu::say(&format!(
             "{}: {} PyTorch fixtures match within {TOLERANCE:e} (worst {worst:.2e}) in {:.1?}",
             backend.name,
             cases.len(),
             start.elapsed()
-        );
+        ));
     }
 }

@@ -186,7 +186,9 @@ fn max_err(got: &ForwardOutput, want: &ForwardOutput) -> Result<f64, String> {
 fn run(test: &str, base_seed: u64, offset: u64) {
     let backends = gpu::backends();
     let cases = cases_per_test();
-    eprintln!("{test}: {cases} cases, replay with WGPU_RNN_SEED={base_seed}");
+    gpu::say(&format!(
+        "{test}: {cases} cases, replay with WGPU_RNN_SEED={base_seed}"
+    ));
     let seed = base_seed.wrapping_add(offset);
     for backend in backends {
         let start = Instant::now();
@@ -239,12 +241,12 @@ fn run(test: &str, base_seed: u64, offset: u64) {
             failures.len(),
             failures.join("\n")
         );
-        eprintln!(
+        gpu::say(&format!(
             "{test} on {}: {cases} random configurations match the CPU reference within {TOLERANCE:e} \
              (worst {worst:.2e}) in {:.1?}",
             backend.name,
             start.elapsed()
-        );
+        ));
     }
 }
 

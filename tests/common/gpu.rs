@@ -50,14 +50,21 @@ pub fn fresh_backends() -> Vec<Backend> {
         );
     }
     if found.is_empty() {
-        eprintln!(
+        say(&format!(
             "\n\n*** SKIPPED: no GPU adapter ({}): the GPU tests did not run ***\n",
             missing.join("; ")
-        );
+        ));
     } else if !missing.is_empty() {
-        eprintln!("note: GPU tests skip {}", missing.join("; "));
+        say(&format!("note: GPU tests skip {}", missing.join("; ")));
     }
     found
+}
+
+/// Writes a line to the process's stderr, past the test harness's output capture, so CI logs show
+/// which backends ran (and loudly when none did).
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// The contexts shared by the tests of this binary, one per backend under test.

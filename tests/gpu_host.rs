@@ -1,0 +1,264 @@
+//! The GPU host layer on every backend under test (see `tests/common/gpu.rs`): one submit per
+//! forward, buffers reused across calls of the same shape, the CPU path's validation errors, time
+//! chunking under small device limits, `TooLarge` instead of a wgpu panic, concurrent callers, and
+//! saturating / NaN inputs.
+
+#[path = "common/gpu.rs"]
+mod gpu;
+
+use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use wgpu_rnn::gpu::kernels::Kernel;
+use wgpu_rnn::{
+    Error, ForwardInput, ForwardOutput, GpuContext, GpuModel, Model, Nonlinearity, RnnConfig,
+    Tensor,
+};
+
+fn tensor(rng: &mut StdRng, shape: &[usize], scale: f32) -> Tensor {
+    let n = shape.iter().product();
+    Tensor::new(
+        shape,
+        (0..n).map(|_| rng.random_range(-scale..scale)).collect(),
+    )
+    .unwrap()
+}
+
+fn assert_close(got: &ForwardOutput, want: &ForwardOutput, what: &str) {
+    let pairs = [
+        ("output", Some(&got.output), Some(&want.output)),
+        ("h_n", Some(&got.h_n), Some(&want.h_n)),
+        ("c_n", got.c_n.as_ref(), want.c_n.as_ref()),
+    ];
+    for (name, g, w) in pairs {
+        let (Some(g), Some(w)) = (g, w) else {
+            assert_eq!(g.is_some(), w.is_some(), "{what}: {name} presence");
+            continue;
+        };
+        assert_eq!(g.shape(), w.shape(), "{what}: {name} shape");
+        for (k, (&a, &b)) in g.data().iter().zip(w.data()).enumerate() {
+            if b.is_nan() {
+                assert!(a.is_nan(), "{what}: {name}[{k}] = {a}, expected NaN");
+            } else {
+                let err = (a as f64 - b as f64).abs() / (b as f64).abs().max(1.0);
+                assert!(err <= 1e-5, "{what}: {name}[{k}] = {a}, expected {b}");
+            }
+        }
+    }
+}
+
+#[test]
+fn one_forward_is_one_submit_and_a_repeated_shape_creates_no_buffers() {
+    let mut rng = StdRng::seed_from_u64(1);
+    let config = RnnConfig::lstm(5, 12)
+        .with_num_layers(3)
+        .with_bidirectional(true)
+        .with_proj_size(4);
+    let model = Model::new(config, &mut rng).unwrap();
+    let x = tensor(&mut rng, &[9, 3, 5], 1.0);
+    let lengths = [9, 4, 7];
+    let args = ForwardInput::new(&x).with_lengths(&lengths);
+    let want = model.forward_cpu(&args).unwrap();
+    for backend in gpu::fresh_backends() {
+        let ctx = &backend.context;
+        let gpu_model = GpuModel::new(&model, ctx.clone()).unwrap();
+        let plan = gpu_model.plan(9, 3).unwrap();
+        assert_eq!(plan.dispatches.len(), 3 * (1 + 2 * 9), "{}", backend.name);
+
+        let (submits, buffers) = (ctx.submission_count(), ctx.buffer_count());
+        assert_close(&gpu_model.forward(&args).unwrap(), &want, &backend.name);
+        assert_eq!(
+            ctx.submission_count() - submits,
+            1,
+            "{}: one submit",
+            backend.name
+        );
+        let after_first = ctx.buffer_count();
+        assert!(after_first > buffers, "the first call of a shape allocates");
+
+        let x2 = tensor(&mut rng, &[9, 3, 5], 1.0);
+        let args2 = ForwardInput::new(&x2).with_lengths(&lengths);
+        assert_close(
+            &gpu_model.forward(&args2).unwrap(),
+            &model.forward_cpu(&args2).unwrap(),
+            &backend.name,
+        );
+        assert_eq!(ctx.submission_count() - submits, 2, "{}", backend.name);
+        assert_eq!(
+            ctx.buffer_count(),
+            after_first,
+            "{}: same shape, no new buffers",
+            backend.name
+        );
+
+        // Another shape allocates again, and is right.
+        let x3 = tensor(&mut rng, &[4, 2, 5], 1.0);
+        let args3 = ForwardInput::new(&x3);
+        assert_close(
+            &gpu_model.forward(&args3).unwrap(),
+            &model.forward_cpu(&args3).unwrap(),
+            &backend.name,
+        );
+        assert!(ctx.buffer_count() > after_first);
+        assert_eq!(ctx.submission_count() - submits, 3);
+    }
+}
+
+#[test]
+fn invalid_calls_get_the_cpu_paths_errors() {
+    let mut rng = StdRng::seed_from_u64(2);
+    let model = Model::new(RnnConfig::gru(4, 6).with_num_layers(2), &mut rng).unwrap();
+    let cell = Model::new(RnnConfig::lstm_cell(4, 6), &mut rng).unwrap();
+    let x = tensor(&mut rng, &[5, 2, 4], 1.0);
+    let wide = tensor(&mut rng, &[5, 2, 3], 1.0);
+    let h0_bad = tensor(&mut rng, &[1, 2, 6], 1.0);
+    let c0 = tensor(&mut rng, &[2, 2, 6], 1.0);
+    let cell_x = tensor(&mut rng, &[2, 4], 1.0);
+    let too_long = [5, 6];
+    let zero = [0, 3];
+    let cases: Vec<(&Model, ForwardInput<'_>)> = vec![
+        (&model, ForwardInput::new(&wide)),
+        (&model, ForwardInput::new(&x).with_h0(&h0_bad)),
+        (&model, ForwardInput::new(&x).with_c0(&c0)),
+        (&model, ForwardInput::new(&x).with_lengths(&too_long)),
+        (&model, ForwardInput::new(&x).with_lengths(&zero)),
+        (&model, ForwardInput::new(&x).with_lengths(&[5])),
+        (&cell, ForwardInput::new(&cell_x).with_lengths(&[1, 1])),
+        (&cell, ForwardInput::new(&x)),
+    ];
+    for backend in gpu::backends() {
+        for (m, args) in &cases {
+            let cpu = m.forward_cpu(args).unwrap_err().to_string();
+            let gpu_model = GpuModel::new(m, backend.context.clone()).unwrap();
+            let gpu = gpu_model.forward(args).unwrap_err().to_string();
+            assert_eq!(gpu, cpu, "{}", backend.name);
+        }
+    }
+}
+
+/// A device whose binding limit is far below the model's needs: the projection runs in chunks of
+/// steps, and a call whose output cannot fit is refused as `TooLarge`.
+#[test]
+fn small_binding_limits_chunk_the_projection_or_refuse_cleanly() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let model = Model::new(
+        RnnConfig::lstm(7, 40)
+            .with_bidirectional(true)
+            .with_num_layers(2),
+        &mut rng,
+    )
+    .unwrap();
+    let (t, n) = (60, 5);
+    let x = tensor(&mut rng, &[t, n, 7], 1.5);
+    let lengths = [60, 13, 41, 1, 59];
+    let args = ForwardInput::new(&x).with_lengths(&lengths);
+    let want = model.forward_cpu(&args).unwrap();
+    for backend in gpu::backends() {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+        let adapter = pollster::block_on(
+            instance.enumerate_adapters(backend.context.adapter_info().backend.into()),
+        )
+        .into_iter()
+        .find(|a| a.get_info() == *backend.context.adapter_info())
+        .expect("the backend's adapter");
+        let mut limits = adapter.limits();
+        // The output (T, N, 2·40) takes 96 000 bytes, W_ih of layer 1 (2, 80, 160) 102 400, one
+        // step of gx (2, N, 160) 6 400: the projection runs in chunks of 18 steps.
+        limits.max_storage_buffer_binding_size = 120_000;
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            required_limits: limits,
+            ..Default::default()
+        }))
+        .unwrap();
+        let ctx = Arc::new(GpuContext::from_device(device, queue));
+        assert_eq!(ctx.limits().max_storage_buffer_binding_size, 120_000);
+        let gpu_model = GpuModel::new(&model, ctx.clone()).unwrap();
+        let plan = gpu_model.plan(t, n).unwrap();
+        let chunks = plan
+            .dispatches
+            .iter()
+            .filter(|d| d.kernel == Kernel::InputProjection)
+            .count();
+        assert!(
+            chunks > 2 * 2,
+            "{}: {chunks} projection chunks",
+            backend.name
+        );
+        assert_close(&gpu_model.forward(&args).unwrap(), &want, &backend.name);
+
+        let long = tensor(&mut rng, &[100, n, 7], 1.0);
+        match gpu_model.forward(&ForwardInput::new(&long)) {
+            Err(Error::TooLarge { what, .. }) => assert!(what.contains("output"), "{what}"),
+            other => panic!("{}: expected TooLarge, got {other:?}", backend.name),
+        }
+        // The model still works after the refusal.
+        assert_close(&gpu_model.forward(&args).unwrap(), &want, &backend.name);
+    }
+}
+
+#[test]
+fn concurrent_callers_share_one_model() {
+    let mut rng = StdRng::seed_from_u64(4);
+    let model = Model::new(RnnConfig::gru(6, 10).with_bidirectional(true), &mut rng).unwrap();
+    let inputs: Vec<Tensor> = (0..4)
+        .map(|i| tensor(&mut rng, &[8 + i % 2, 3, 6], 1.0))
+        .collect();
+    for backend in gpu::backends() {
+        let gpu_model = GpuModel::new(&model, backend.context.clone()).unwrap();
+        std::thread::scope(|s| {
+            for x in &inputs {
+                let (gpu_model, model) = (&gpu_model, &model);
+                s.spawn(move || {
+                    for _ in 0..3 {
+                        let args = ForwardInput::new(x);
+                        assert_close(
+                            &gpu_model.forward(&args).unwrap(),
+                            &model.forward_cpu(&args).unwrap(),
+                            "concurrent",
+                        );
+                    }
+                });
+            }
+        });
+    }
+}
+
+/// Huge pre-activations saturate sigmoid/tanh without NaN; NaN inputs propagate like PyTorch,
+/// relu included.
+#[test]
+fn saturation_and_nan_follow_pytorch() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let configs = [
+        RnnConfig::rnn(3, 5),
+        RnnConfig::rnn(3, 5).with_nonlinearity(Nonlinearity::Relu),
+        RnnConfig::lstm(3, 5).with_proj_size(2),
+        RnnConfig::gru(3, 5).with_bidirectional(true),
+    ];
+    for backend in gpu::backends() {
+        for config in &configs {
+            let model = Model::new(config.clone(), &mut rng).unwrap();
+            let gpu_model = GpuModel::new(&model, backend.context.clone()).unwrap();
+            let mut big = tensor(&mut rng, &[6, 2, 3], 1.0);
+            for (k, v) in big.data_mut().iter_mut().enumerate() {
+                *v *= [1.0, 1e3, 1e6, 1e30][k % 4];
+            }
+            let args = ForwardInput::new(&big);
+            let got = gpu_model.forward(&args).unwrap();
+            let want = model.forward_cpu(&args).unwrap();
+            let what = format!("{} {config} huge inputs", backend.name);
+            if config.nonlinearity == Nonlinearity::Tanh {
+                assert!(got.output.data().iter().all(|v| v.is_finite()), "{what}");
+            }
+            assert_close(&got, &want, &what);
+
+            let mut nan = tensor(&mut rng, &[6, 2, 3], 1.0);
+            nan.data_mut()[3 * 2 * 3 + 1] = f32::NAN; // t = 3, row 0
+            let args = ForwardInput::new(&nan);
+            let got = gpu_model.forward(&args).unwrap();
+            let want = model.forward_cpu(&args).unwrap();
+            assert!(want.output.data().iter().any(|v| v.is_nan()));
+            assert_close(&got, &want, &format!("{} {config} NaN input", backend.name));
+        }
+    }
+}
