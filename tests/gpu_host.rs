@@ -155,22 +155,11 @@ fn small_binding_limits_chunk_the_projection_or_refuse_cleanly() {
     let args = ForwardInput::new(&x).with_lengths(&lengths);
     let want = model.forward_cpu(&args).unwrap();
     for backend in gpu::backends() {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
-        let adapter = pollster::block_on(
-            instance.enumerate_adapters(backend.context.adapter_info().backend.into()),
-        )
-        .into_iter()
-        .find(|a| a.get_info() == *backend.context.adapter_info())
-        .expect("the backend's adapter");
-        let mut limits = adapter.limits();
-        // The output (T, N, 2·40) takes 96 000 bytes, W_ih of layer 1 (2, 80, 160) 102 400, one
-        // step of gx (2, N, 160) 6 400: the projection runs in chunks of 18 steps.
-        limits.max_storage_buffer_binding_size = 120_000;
-        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-            required_limits: limits,
-            ..Default::default()
-        }))
-        .unwrap();
+        let (device, queue) = device_like(backend, |limits| {
+            // The output (T, N, 2·40) takes 96 000 bytes, W_ih of layer 1 (2, 80, 160) 102 400,
+            // one step of gx (2, N, 160) 6 400: the projection runs in chunks of 18 steps.
+            limits.max_storage_buffer_binding_size = 120_000;
+        });
         let ctx = Arc::new(GpuContext::from_device(device, queue));
         assert_eq!(ctx.limits().max_storage_buffer_binding_size, 120_000);
         let gpu_model = GpuModel::new(&model, ctx.clone()).unwrap();
@@ -194,6 +183,48 @@ fn small_binding_limits_chunk_the_projection_or_refuse_cleanly() {
         }
         // The model still works after the refusal.
         assert_close(&gpu_model.forward(&args).unwrap(), &want, &backend.name);
+    }
+}
+
+/// A new device on the adapter of `backend`, with its limits adjusted by `adjust`.
+fn device_like(
+    backend: &gpu::Backend,
+    adjust: impl FnOnce(&mut wgpu::Limits),
+) -> (wgpu::Device, wgpu::Queue) {
+    let info = backend.context.adapter_info();
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    let adapter = pollster::block_on(instance.enumerate_adapters(info.backend.into()))
+        .into_iter()
+        .find(|a| a.get_info() == *info)
+        .expect("the backend's adapter");
+    let mut limits = adapter.limits();
+    adjust(&mut limits);
+    pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        required_limits: limits,
+        ..Default::default()
+    }))
+    .unwrap()
+}
+
+#[test]
+fn a_destroyed_device_is_an_error_not_a_panic() {
+    let mut rng = StdRng::seed_from_u64(6);
+    let model = Model::new(RnnConfig::lstm(4, 8), &mut rng).unwrap();
+    let x = tensor(&mut rng, &[5, 2, 4], 1.0);
+    for backend in gpu::backends() {
+        let (device, queue) = device_like(backend, |_| {});
+        let ctx = Arc::new(GpuContext::from_device(device.clone(), queue));
+        let gpu_model = GpuModel::new(&model, ctx).unwrap();
+        gpu_model.forward(&ForwardInput::new(&x)).unwrap();
+        device.destroy();
+        match gpu_model.forward(&ForwardInput::new(&x)) {
+            Err(Error::DeviceLost(message)) => assert!(!message.is_empty()),
+            other => panic!("{}: expected DeviceLost, got {other:?}", backend.name),
+        }
+        assert!(matches!(
+            GpuModel::new(&model, gpu_model.context().clone()),
+            Err(Error::DeviceLost(_))
+        ));
     }
 }
 
@@ -261,4 +292,18 @@ fn saturation_and_nan_follow_pytorch() {
             assert_close(&got, &want, &format!("{} {config} NaN input", backend.name));
         }
     }
+}
+
+/// `GpuContext::new` picks its adapter from wgpu's environment variables (`WGPU_BACKEND`, ...).
+#[test]
+fn the_default_context_follows_the_environment() {
+    if gpu::backends().is_empty() {
+        return;
+    }
+    let ctx = GpuContext::new().unwrap();
+    if let Some(wanted) = wgpu::Backends::from_env() {
+        let got: wgpu::Backends = ctx.adapter_info().backend.into();
+        assert!(wanted.contains(got), "WGPU_BACKEND={wanted:?} gave {got:?}");
+    }
+    assert_eq!(ctx.submission_count(), 0);
 }

@@ -175,11 +175,13 @@ impl GpuContext {
     /// device) comes back as an [`Error`] naming `context`.
     pub(crate) fn scoped<T>(&self, context: &str, f: impl FnOnce() -> T) -> Result<T> {
         self.check_alive()?;
+        let internal = self.device.push_error_scope(wgpu::ErrorFilter::Internal);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let value = f();
         let validation = pollster::block_on(validation.pop());
         let oom = pollster::block_on(oom.pop());
+        let internal = pollster::block_on(internal.pop());
         self.check_alive()?;
         if let Some(e) = oom {
             return Err(Error::GpuOutOfMemory {
@@ -187,7 +189,7 @@ impl GpuContext {
                 message: e.to_string(),
             });
         }
-        if let Some(e) = validation {
+        if let Some(e) = validation.or(internal) {
             return Err(Error::Gpu {
                 context: context.into(),
                 message: e.to_string(),
@@ -212,21 +214,21 @@ impl GpuContext {
         })
     }
 
-    /// Creates a buffer holding `data` (counted in [`GpuContext::buffer_count`]).
-    pub(crate) fn create_buffer_init(
+    /// Creates a buffer holding `data` (counted in [`GpuContext::buffer_count`]); the data lands
+    /// with the next submit. (Not `create_buffer_init`: its mapping panics on a lost device.)
+    pub(crate) fn create_buffer_with(
         &self,
         label: &str,
         data: &[u8],
         usage: wgpu::BufferUsages,
     ) -> wgpu::Buffer {
-        use wgpu::util::DeviceExt;
-        self.buffers_created.fetch_add(1, Ordering::Relaxed);
-        self.device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: data,
-                usage,
-            })
+        let buffer = self.create_buffer(
+            label,
+            data.len() as u64,
+            usage | wgpu::BufferUsages::COPY_DST,
+        );
+        self.queue.write_buffer(&buffer, 0, data);
+        buffer
     }
 
     /// Submits `encoder` (counted in [`GpuContext::submission_count`]), waits for it, and reads
@@ -277,27 +279,26 @@ impl GpuContext {
                 }
             }
         }
-        let data = {
-            let view = staging
-                .slice(..len)
-                .get_mapped_range()
-                .map_err(|e| Error::Gpu {
-                    context: format!("reading back the results of {context}"),
-                    message: e.to_string(),
-                })?;
-            bytemuck::pod_collect_to_vec::<u8, f32>(&view)
-        };
+        let data = staging
+            .slice(..len)
+            .get_mapped_range()
+            .map(|view| bytemuck::pod_collect_to_vec::<u8, f32>(&view))
+            .map_err(|e| failed(e.to_string()));
         staging.unmap();
-        Ok(data)
+        data
     }
 
     /// Polls the device (`Wait` blocks until a submission has finished). The only `device.poll`
     /// call of the crate.
     fn poll(&self, mode: wgpu::PollType) -> Result<()> {
         self.device.poll(mode).map(drop).map_err(|e| {
-            self.check_alive()
-                .err()
-                .unwrap_or_else(|| Error::DeviceLost(format!("waiting for the GPU: {e}")))
+            self.check_alive().err().unwrap_or_else(|| {
+                // A device that cannot be waited on is as good as lost: later calls fail fast.
+                let message = format!("waiting for the GPU failed: {e}");
+                let mut slot = self.lost.lock().unwrap_or_else(|p| p.into_inner());
+                slot.get_or_insert_with(|| message.clone());
+                Error::DeviceLost(message)
+            })
         })
     }
 }

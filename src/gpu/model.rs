@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use crate::config::{Family, RnnConfig};
 use crate::error::{Error, Result};
 use crate::forward::{ForwardInput, ForwardOutput, Prepared};
-use crate::gpu::context::GpuContext;
+use crate::gpu::context::{GpuContext, NEEDED_STORAGE_BUFFERS};
 use crate::gpu::kernels::{self, Kernel, Params, Pipelines, Tiling};
 use crate::gpu::plan::{BindGroupSlot, Plan, PlanLimits};
 use crate::model::{LayerParams, Model};
@@ -50,7 +50,8 @@ pub struct GpuModel {
     pipelines: Pipelines,
     tiling: Tiling,
     layers: Vec<LayerWeights>,
-    cache: Mutex<Option<ShapeCache>>,
+    /// The buffers of the last call shape (boxed: a `GpuModel` stays small to move).
+    cache: Mutex<Option<Box<ShapeCache>>>,
 }
 
 const STORAGE_IN: wgpu::BufferUsages =
@@ -60,6 +61,12 @@ impl GpuModel {
     /// Uploads `model`'s weights to `context`'s device and builds its pipelines.
     pub fn new(model: &Model, context: Arc<GpuContext>) -> Result<Self> {
         let config = model.config().clone();
+        let have = context.limits().max_storage_buffers_per_shader_stage;
+        if have < NEEDED_STORAGE_BUFFERS {
+            return Err(Error::DeviceUnavailable(format!(
+                "the device allows {have} storage buffers per shader stage; wgpu-rnn needs {NEEDED_STORAGE_BUFFERS}"
+            )));
+        }
         let tiling = Tiling::for_config(&config);
         let limits = PlanLimits::from_limits(context.limits());
         let packed: Vec<PackedLayer> = (0..config.num_layers)
@@ -85,7 +92,7 @@ impl GpuModel {
                 .enumerate()
                 .map(|(l, p)| {
                     let upload = |name: &str, data: &[f32]| {
-                        context.create_buffer_init(
+                        context.create_buffer_with(
                             &format!("wgpu-rnn.l{l}.{name}"),
                             bytemuck::cast_slice(data),
                             wgpu::BufferUsages::STORAGE,
@@ -139,7 +146,7 @@ impl GpuModel {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if !matches!(&*cache, Some(c) if c.plan.seq_len == t_len && c.plan.batch == n) {
             *cache = None;
-            *cache = Some(self.shape_cache(t_len, n)?);
+            *cache = Some(Box::new(self.shape_cache(t_len, n)?));
         }
         let cache = cache.as_ref().expect("filled above");
         let plan = &cache.plan;
@@ -239,7 +246,7 @@ impl GpuModel {
                     .copy_from_slice(bytemuck::bytes_of(entry));
             }
             let table =
-                ctx.create_buffer_init("wgpu-rnn.params", &table, wgpu::BufferUsages::UNIFORM);
+                ctx.create_buffer_with("wgpu-rnn.params", &table, wgpu::BufferUsages::UNIFORM);
             let staging = ctx.create_buffer(
                 "wgpu-rnn.staging",
                 sizes.staging,
@@ -436,5 +443,10 @@ mod tests {
     fn gpu_model_is_send_and_sync() {
         assert_send_sync::<GpuModel>();
         assert_send_sync::<GpuContext>();
+    }
+
+    #[test]
+    fn gpu_model_is_small_to_move() {
+        assert!(size_of::<GpuModel>() <= 512, "{}", size_of::<GpuModel>());
     }
 }
