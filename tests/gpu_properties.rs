@@ -36,7 +36,7 @@ fn cases_per_test() -> usize {
     std::env::var("WGPU_RNN_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(150)
+        .unwrap_or(300)
 }
 
 /// A random case: the model and the call's tensors.
@@ -194,7 +194,7 @@ fn run(test: &str, base_seed: u64, offset: u64) {
         let start = Instant::now();
         let mut rng = StdRng::seed_from_u64(seed);
         let mut failures = Vec::new();
-        let mut worst = 0f64;
+        let (mut worst, mut worst_case) = (0f64, String::new());
         for index in 0..cases {
             let case = draw(&mut rng);
             let want = case.model.forward_cpu(&case.args()).unwrap();
@@ -206,7 +206,11 @@ fn run(test: &str, base_seed: u64, offset: u64) {
                 .map_err(|e| e.to_string())
                 .and_then(|g| max_err(&g, want))
             {
-                Ok(err) if err <= TOLERANCE => worst = worst.max(err),
+                Ok(err) if err <= TOLERANCE => {
+                    if err > worst {
+                        (worst, worst_case) = (err, case.describe());
+                    }
+                }
                 Ok(err) => failures.push(format!(
                     "case {index} {label}: error {err:e}: {}",
                     case.describe()
@@ -243,7 +247,7 @@ fn run(test: &str, base_seed: u64, offset: u64) {
         );
         gpu::say(&format!(
             "{test} on {}: {cases} random configurations match the CPU reference within {TOLERANCE:e} \
-             (worst {worst:.2e}) in {:.1?}",
+             (worst {worst:.2e}: {worst_case}) in {:.1?}",
             backend.name,
             start.elapsed()
         ));
