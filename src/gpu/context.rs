@@ -19,7 +19,8 @@ pub struct GpuContext {
     limits: wgpu::Limits,
     submissions: AtomicU64,
     buffers_created: AtomicU64,
-    /// Set by the device-lost callback (and by uncaptured errors on a device this context owns).
+    /// Why the device is unusable: set by the device-lost callback (on a device this context
+    /// created) or by a failed wait.
     lost: Arc<Mutex<Option<String>>>,
 }
 
@@ -94,19 +95,23 @@ impl GpuContext {
             ))
         })?;
         let context = Self::wrap(device, queue, info);
-        // This context owns the device: an error no scope caught must not panic the process.
+        // This context owns the device, so it installs the device-lost callback. (No uncaptured-
+        // error handler: everything this crate does runs inside error scopes.)
         let lost = Arc::clone(&context.lost);
         context
             .device
-            .on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            .set_device_lost_callback(move |reason, message| {
                 let mut slot = lost.lock().unwrap_or_else(|p| p.into_inner());
-                slot.get_or_insert_with(|| format!("uncaptured GPU error: {e}"));
-            }));
+                *slot = Some(format!("{reason:?}: {message}"));
+            });
         Ok(context)
     }
 
     /// Wraps an application's existing device and queue. Its limits must allow the models' buffers
     /// (checked per model and per call, as [`Error::TooLarge`]).
+    ///
+    /// The application keeps its own device-lost callback: this context does not replace it. Every operation it performs runs inside error scopes, and a device that
+    /// stops answering comes back as [`Error::DeviceLost`].
     pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Self {
         let info = device.adapter_info();
         Self::wrap(device, queue, info)
@@ -114,11 +119,6 @@ impl GpuContext {
 
     fn wrap(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Self {
         let lost = Arc::new(Mutex::new(None));
-        let slot = Arc::clone(&lost);
-        device.set_device_lost_callback(move |reason, message| {
-            let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
-            *slot = Some(format!("{reason:?}: {message}"));
-        });
         let limits = device.limits();
         Self {
             device,
