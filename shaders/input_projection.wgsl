@@ -3,8 +3,11 @@
 //
 // Rows are indexed by step s, not time: the reverse direction gathers x at t = len_n - 1 - s for
 // its row n (s < len_n), so each step kernel reads row s of its own direction. Columns are the
-// G·H gate pre-activations padded to a multiple of 4 and handled as vec4: invocation (c, m0, d)
-// computes ROWS consecutive rows × 4 columns, adjacent invocations reading adjacent vec4 of W_ihᵀ.
+// G·H gate pre-activations padded to a multiple of 4 and handled as vec4: an invocation computes
+// a register block of ROWS consecutive rows × COLS vec4 columns (c, c + WG_X, c + 2·WG_X, ..., so
+// adjacent invocations read adjacent vec4 of W_ihᵀ: coalesced), each x value loaded once for
+// COLS·4 multiply-adds. Loads per multiply-add are what bounds drivers that emulate invocations
+// with SIMD lanes and pay per lane for every load (Mesa 25.0 lavapipe).
 //
 // Layouts: x (T, N, K); w_ih (D, K, C4) vec4, K-major (the transpose of weight_ih, padded);
 // bias (D, C4) vec4 (b_ih + b_hh, but b_ih alone for the GRU n gate); gx (D, chunk_cap, N, C4).
@@ -29,6 +32,8 @@ override WG_X: u32 = 16u;
 override WG_Y: u32 = 4u;
 // Rows per invocation. Keep in sync with `PROJECTION_ROWS` in src/gpu/kernels.rs.
 const ROWS: u32 = 8u;
+// vec4 columns per invocation. Keep in sync with `PROJECTION_COLS` in src/gpu/kernels.rs.
+const COLS: u32 = 4u;
 // Terms per partial sum along K.
 const K_BLOCK: u32 = 16u;
 
@@ -40,21 +45,28 @@ const K_BLOCK: u32 = 16u;
 @group(0) @binding(5) var<storage, read_write> gx: array<vec4<f32>>;
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let c = gid.x;
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+) {
     let cols = params.gx_cols4;
+    let c0 = wid.x * (WG_X * COLS) + lid.x;
     let n_rows = params.batch;
     let rows = params.chunk_steps * n_rows;
-    let m0 = gid.y * ROWS;
-    if c >= cols || m0 >= rows {
+    let m0 = (wid.y * WG_Y + lid.y) * ROWS;
+    if c0 >= cols || m0 >= rows {
         return;
     }
-    let d = gid.z;
+    let d = wid.z;
     let k_len = params.in_width;
+    // Column block: c0, c0 + WG_X, ... (clamped; clamped ones are not stored).
+    var col: array<u32, COLS>;
+    for (var q = 0u; q < COLS; q++) {
+        col[q] = min(c0 + q * WG_X, cols - 1u);
+    }
 
     var src: array<u32, ROWS>;
-    var acc: array<vec4<f32>, ROWS>;
-    let b = bias[d * cols + c];
+    var acc: array<array<vec4<f32>, COLS>, ROWS>;
     for (var r = 0u; r < ROWS; r++) {
         let m = min(m0 + r, rows - 1u);
         let s = params.chunk_start + m / n_rows;
@@ -65,30 +77,45 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             t = len - 1u - s;
         }
         src[r] = (t * n_rows + n) * k_len;
-        acc[r] = b;
+        for (var q = 0u; q < COLS; q++) {
+            acc[r][q] = bias[d * cols + col[q]];
+        }
     }
     // Sums in blocks of K_BLOCK terms added to the total: the rounding error of a long f32 sum
     // grows with its running magnitude, and inputs are not small (PyTorch's weights for small H
     // reach ±1), so this keeps wide layers within 1e-5 of the f64 reference.
-    let w_base = d * k_len * cols + c;
+    let w_base = d * k_len * cols;
     for (var k0 = 0u; k0 < k_len; k0 += K_BLOCK) {
-        var part: array<vec4<f32>, ROWS>;
+        var part: array<array<vec4<f32>, COLS>, ROWS>;
         let k_end = min(k0 + K_BLOCK, k_len);
         for (var k = k0; k < k_end; k++) {
-            let w = w_ih[w_base + k * cols];
+            var w: array<vec4<f32>, COLS>;
+            for (var q = 0u; q < COLS; q++) {
+                w[q] = w_ih[w_base + k * cols + col[q]];
+            }
             for (var r = 0u; r < ROWS; r++) {
-                part[r] += w * x[src[r] + k];
+                let xs = x[src[r] + k];
+                for (var q = 0u; q < COLS; q++) {
+                    part[r][q] += w[q] * xs;
+                }
             }
         }
         for (var r = 0u; r < ROWS; r++) {
-            acc[r] += part[r];
+            for (var q = 0u; q < COLS; q++) {
+                acc[r][q] += part[r][q];
+            }
         }
     }
     let out_base = d * params.chunk_cap * n_rows;
     for (var r = 0u; r < ROWS; r++) {
         let m = m0 + r;
-        if m < rows {
-            gx[(out_base + m) * cols + c] = acc[r];
+        if m >= rows {
+            break;
+        }
+        for (var q = 0u; q < COLS; q++) {
+            if c0 + q * WG_X < cols {
+                gx[(out_base + m) * cols + col[q]] = acc[r][q];
+            }
         }
     }
 }

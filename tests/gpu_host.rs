@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use wgpu_rnn::gpu::kernels::Kernel;
+use wgpu_rnn::gpu::kernels::{Kernel, PlanChoice, PlanKind};
 use wgpu_rnn::{
     Error, ForwardInput, ForwardOutput, GpuContext, GpuModel, Model, Nonlinearity, RnnConfig,
     Tensor,
@@ -162,26 +162,137 @@ fn small_binding_limits_chunk_the_projection_or_refuse_cleanly() {
         });
         let ctx = Arc::new(GpuContext::from_device(device, queue));
         assert_eq!(ctx.limits().max_storage_buffer_binding_size, 120_000);
+        for choice in [PlanChoice::PerStep, PlanChoice::Sequence] {
+            let gpu_model = GpuModel::with_plan(&model, ctx.clone(), choice).unwrap();
+            let plan = gpu_model.plan(t, n).unwrap();
+            let chunks = plan
+                .dispatches
+                .iter()
+                .filter(|d| d.kernel == Kernel::InputProjection)
+                .count();
+            assert!(
+                chunks > 2 * 2,
+                "{}: {chunks} projection chunks",
+                backend.name
+            );
+            assert_close(&gpu_model.forward(&args).unwrap(), &want, &backend.name);
+
+            let long = tensor(&mut rng, &[100, n, 7], 1.0);
+            match gpu_model.forward(&ForwardInput::new(&long)) {
+                Err(Error::TooLarge { what, .. }) => assert!(what.contains("output"), "{what}"),
+                other => panic!("{}: expected TooLarge, got {other:?}", backend.name),
+            }
+            // The model still works after the refusal.
+            assert_close(&gpu_model.forward(&args).unwrap(), &want, &backend.name);
+        }
+    }
+}
+
+/// The sequence plan (one dispatch looping over all steps per layer) for each family, forced and
+/// as the automatic choice on CPU adapters: one projection and one sequence dispatch per layer,
+/// one submit, no new buffers for a repeated shape, the CPU reference's results with lengths,
+/// initial states, both directions, several layers, several workgroups per direction and a
+/// partial register block; and the per-step plan on the same calls.
+#[test]
+fn the_sequence_plan_matches_the_reference_in_one_dispatch_per_layer() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let configs = [
+        RnnConfig::rnn(6, 21).with_nonlinearity(Nonlinearity::Relu),
+        RnnConfig::lstm(6, 21),
+        RnnConfig::gru(6, 21),
+    ];
+    for backend in gpu::fresh_backends() {
+        let ctx = &backend.context;
+        for config in &configs {
+            let config = config.clone().with_num_layers(2).with_bidirectional(true);
+            let model = Model::new(config.clone(), &mut rng).unwrap();
+            let (t, n) = (13, 11);
+            let x = tensor(&mut rng, &[t, n, 6], 1.5);
+            let h0 = tensor(&mut rng, &[4, n, 21], 1.0);
+            let c0 = tensor(&mut rng, &[4, n, 21], 1.0);
+            let lengths = [13, 1, 7, 13, 2, 9, 13, 4, 13, 11, 6];
+            let mut args = ForwardInput::new(&x).with_h0(&h0).with_lengths(&lengths);
+            if config.family() == wgpu_rnn::Family::Lstm {
+                args = args.with_c0(&c0);
+            }
+            let want = model.forward_cpu(&args).unwrap();
+            let what = format!("{} {config}", backend.name);
+            for choice in [PlanChoice::Sequence, PlanChoice::PerStep, PlanChoice::Auto] {
+                let gpu_model = GpuModel::with_plan(&model, ctx.clone(), choice).unwrap();
+                let kind = gpu_model.plan_kind();
+                let expected = match choice {
+                    PlanChoice::PerStep => PlanKind::PerStep,
+                    PlanChoice::Sequence => PlanKind::Sequence,
+                    PlanChoice::Auto if ctx.adapter_info().device_type == wgpu::DeviceType::Cpu => {
+                        PlanKind::Sequence
+                    }
+                    PlanChoice::Auto => kind,
+                };
+                assert_eq!(kind, expected, "{what} {choice:?}");
+                let plan = gpu_model.plan(t, n).unwrap();
+                if kind == PlanKind::Sequence {
+                    assert_eq!(plan.dispatches.len(), 2 * 2, "{what}");
+                }
+                let submits = ctx.submission_count();
+                assert_close(
+                    &gpu_model.forward(&args).unwrap(),
+                    &want,
+                    &format!("{what} {kind:?}"),
+                );
+                assert_eq!(ctx.submission_count() - submits, 1, "{what}: one submit");
+                let buffers = ctx.buffer_count();
+                assert_close(
+                    &gpu_model.forward(&args).unwrap(),
+                    &want,
+                    &format!("{what} again"),
+                );
+                assert_eq!(ctx.buffer_count(), buffers, "{what}: no new buffers");
+            }
+        }
+    }
+}
+
+/// `set_gpu_timing` times the pass where the device has timestamp queries, inside the one submit
+/// of the forward; the buffer byte counts cover weights and the call shape.
+#[test]
+fn gpu_timing_and_buffer_bytes() {
+    let mut rng = StdRng::seed_from_u64(8);
+    let model = Model::new(RnnConfig::lstm(5, 16).with_num_layers(2), &mut rng).unwrap();
+    let x = tensor(&mut rng, &[20, 3, 5], 1.0);
+    let args = ForwardInput::new(&x);
+    let want = model.forward_cpu(&args).unwrap();
+    for backend in gpu::fresh_backends() {
+        let ctx = &backend.context;
         let gpu_model = GpuModel::new(&model, ctx.clone()).unwrap();
-        let plan = gpu_model.plan(t, n).unwrap();
-        let chunks = plan
-            .dispatches
-            .iter()
-            .filter(|d| d.kernel == Kernel::InputProjection)
-            .count();
+        let (weights, shape) = gpu_model.gpu_buffer_bytes();
+        // W_ih (5 + 16 inputs), W_hh, biases of 4·16 gate columns, f32.
+        assert_eq!(weights, 4 * (4 * 16) * ((5 + 16) + 2 * 16 + 2));
+        assert_eq!(shape, 0, "no call shape yet");
+        assert_eq!(gpu_model.last_gpu_ms(), None);
+        gpu_model.set_gpu_timing(true);
+        let submits = ctx.submission_count();
+        assert_close(&gpu_model.forward(&args).unwrap(), &want, &backend.name);
+        assert_eq!(ctx.submission_count() - submits, 1);
+        let plan = gpu_model.plan(20, 3).unwrap();
+        let s = plan.sizes;
+        let at_least = s.x + s.lengths + s.gx + 2 * s.h + s.c + s.output * 2 + s.table + s.staging;
         assert!(
-            chunks > 2 * 2,
-            "{}: {chunks} projection chunks",
+            gpu_model.gpu_buffer_bytes().1 >= at_least,
+            "{}",
             backend.name
         );
-        assert_close(&gpu_model.forward(&args).unwrap(), &want, &backend.name);
-
-        let long = tensor(&mut rng, &[100, n, 7], 1.0);
-        match gpu_model.forward(&ForwardInput::new(&long)) {
-            Err(Error::TooLarge { what, .. }) => assert!(what.contains("output"), "{what}"),
-            other => panic!("{}: expected TooLarge, got {other:?}", backend.name),
+        match gpu_model.last_gpu_ms() {
+            Some(ms) => assert!(
+                ctx.has_timestamps() && (0.0..60_000.0).contains(&ms),
+                "{ms}"
+            ),
+            None => assert!(
+                !ctx.has_timestamps(),
+                "{}: timestamps but no time",
+                backend.name
+            ),
         }
-        // The model still works after the refusal.
+        gpu_model.set_gpu_timing(false);
         assert_close(&gpu_model.forward(&args).unwrap(), &want, &backend.name);
     }
 }

@@ -3,6 +3,9 @@
 //! bidirectional, batch_first, bias, relu, proj_size, lengths, unbatched input, batch 1..=40,
 //! T 1..=200, given or zero initial states. Error ≤ 1e-5 relative to max(1, |expected|).
 //!
+//! Cases cycle through the plans (`PlanChoice::Auto`, `PerStep`, `Sequence`), so every kernel
+//! path meets every configuration kind.
+//!
 //! Each run draws fresh cases from a clock seed printed on stderr; `WGPU_RNN_SEED=<seed>` replays a
 //! run and `WGPU_RNN_CASES=<n>` changes the number of cases per test and backend.
 
@@ -13,9 +16,13 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use wgpu_rnn::gpu::kernels::PlanChoice;
 use wgpu_rnn::{
     ForwardInput, ForwardOutput, GpuModel, Model, ModuleKind, Nonlinearity, RnnConfig, Tensor,
 };
+
+/// The plans cases cycle through.
+const PLANS: [PlanChoice; 3] = [PlanChoice::Auto, PlanChoice::PerStep, PlanChoice::Sequence];
 
 const TOLERANCE: f64 = 1e-5;
 /// Multiply-adds of the CPU reference per case, at most (keeps each case to a few milliseconds).
@@ -198,25 +205,29 @@ fn run(test: &str, base_seed: u64, offset: u64) {
         for index in 0..cases {
             let case = draw(&mut rng);
             let want = case.model.forward_cpu(&case.args()).unwrap();
-            let gpu_model = GpuModel::new(&case.model, backend.context.clone())
+            let choice = PLANS[index % PLANS.len()];
+            let gpu_model = GpuModel::with_plan(&case.model, backend.context.clone(), choice)
                 .unwrap_or_else(|e| panic!("{}: {e}", case.describe()));
-            let mut check = |label: &str,
-                             got: wgpu_rnn::Result<ForwardOutput>,
-                             want: &ForwardOutput| match got
-                .map_err(|e| e.to_string())
-                .and_then(|g| max_err(&g, want))
-            {
-                Ok(err) if err <= TOLERANCE => {
-                    if err > worst {
-                        (worst, worst_case) = (err, case.describe());
+            let plan = format!("{:?} plan", gpu_model.plan_kind());
+            let mut check =
+                |label: &str, got: wgpu_rnn::Result<ForwardOutput>, want: &ForwardOutput| match got
+                    .map_err(|e| e.to_string())
+                    .and_then(|g| max_err(&g, want))
+                {
+                    Ok(err) if err <= TOLERANCE => {
+                        if err > worst {
+                            (worst, worst_case) = (err, format!("{plan}, {}", case.describe()));
+                        }
                     }
-                }
-                Ok(err) => failures.push(format!(
-                    "case {index} {label}: error {err:e}: {}",
-                    case.describe()
-                )),
-                Err(e) => failures.push(format!("case {index} {label}: {e}: {}", case.describe())),
-            };
+                    Ok(err) => failures.push(format!(
+                        "case {index} {label} ({plan}): error {err:e}: {}",
+                        case.describe()
+                    )),
+                    Err(e) => failures.push(format!(
+                        "case {index} {label} ({plan}): {e}: {}",
+                        case.describe()
+                    )),
+                };
             check("first call", gpu_model.forward(&case.args()), &want);
             // Every third case calls again with new values of the same shape: the cached buffers
             // must not leak state from the first call.

@@ -3,7 +3,9 @@
 
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 use naga::{AddressSpace, Expression, Literal, StorageAccess, TypeInner};
-use wgpu_rnn::gpu::kernels::{Binding, Kernel, PARAMS_FIELDS, PROJECTION_ROWS, Params, STEP_ROWS};
+use wgpu_rnn::gpu::kernels::{
+    Binding, Kernel, PARAMS_FIELDS, PROJECTION_ROWS, Params, SEQUENCE_ROWS, STEP_ROWS,
+};
 
 fn parse(kernel: Kernel) -> naga::Module {
     let module = naga::front::wgsl::parse_str(kernel.source()).unwrap_or_else(|e| {
@@ -126,6 +128,7 @@ fn tile_constants_match() {
             .unwrap_or_else(|| panic!("{} has no const ROWS", kernel.name()));
         let want = match kernel {
             Kernel::InputProjection => PROJECTION_ROWS,
+            Kernel::RnnSequence | Kernel::LstmSequence | Kernel::GruSequence => SEQUENCE_ROWS,
             _ => STEP_ROWS,
         };
         assert_eq!(rows, want, "{} ROWS", kernel.name());

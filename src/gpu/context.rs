@@ -80,9 +80,11 @@ impl GpuContext {
         // The adapter's own limits: always grantable, and the largest buffers and dispatch grids
         // the hardware allows.
         let limits = have;
+        // Timestamp queries where the adapter has them (GPU time in `wgpu-rnn bench`).
+        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("wgpu-rnn"),
-            required_features: wgpu::Features::empty(),
+            required_features: features,
             required_limits: limits,
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -149,6 +151,13 @@ impl GpuContext {
     /// The device's limits.
     pub fn limits(&self) -> &wgpu::Limits {
         &self.limits
+    }
+
+    /// Whether the device can time passes with timestamp queries (`TIMESTAMP_QUERY`).
+    pub fn has_timestamps(&self) -> bool {
+        self.device
+            .features()
+            .contains(wgpu::Features::TIMESTAMP_QUERY)
     }
 
     /// Command buffers submitted through this context so far (one per forward).

@@ -12,6 +12,12 @@ pub const STEP_ROWS: u32 = 4;
 /// Rows (step × batch row) one input-projection invocation computes. Keep in sync with `ROWS` in
 /// `shaders/input_projection.wgsl`.
 pub const PROJECTION_ROWS: u32 = 8;
+/// Most batch rows one register block of a sequence kernel covers (its `RB` override is 1, 2, 4
+/// or this). Keep in sync with `ROWS` in `shaders/{rnn,lstm,gru}_sequence.wgsl`.
+pub const SEQUENCE_ROWS: u32 = 8;
+/// vec4 columns one input-projection invocation computes (`c`, `c + WG_X`, ...). Keep in sync with
+/// `COLS` in `shaders/input_projection.wgsl`.
+pub const PROJECTION_COLS: u32 = 4;
 /// Invocations per input-projection workgroup (`WG_X · WG_Y`).
 pub const PROJECTION_WORKGROUP: u32 = 64;
 /// Largest step-kernel workgroup (`WG`), along the hidden units.
@@ -81,6 +87,12 @@ pub enum Kernel {
     GruStep,
     /// `shaders/lstm_projection.wgsl`.
     LstmProjection,
+    /// `shaders/rnn_sequence.wgsl`.
+    RnnSequence,
+    /// `shaders/lstm_sequence.wgsl`.
+    LstmSequence,
+    /// `shaders/gru_sequence.wgsl`.
+    GruSequence,
 }
 
 /// What sits at a binding: the position in a kernel's list is its `@binding` index in group 0.
@@ -98,12 +110,15 @@ use Binding::{Params as P, Read as R, ReadWrite as W};
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 5] = [
+    pub const ALL: [Kernel; 8] = [
         Kernel::InputProjection,
         Kernel::RnnStep,
         Kernel::LstmStep,
         Kernel::GruStep,
         Kernel::LstmProjection,
+        Kernel::RnnSequence,
+        Kernel::LstmSequence,
+        Kernel::GruSequence,
     ];
 
     /// The name shared by the file, the CPU twin and the label.
@@ -114,6 +129,9 @@ impl Kernel {
             Kernel::LstmStep => "lstm_step",
             Kernel::GruStep => "gru_step",
             Kernel::LstmProjection => "lstm_projection",
+            Kernel::RnnSequence => "rnn_sequence",
+            Kernel::LstmSequence => "lstm_sequence",
+            Kernel::GruSequence => "gru_sequence",
         }
     }
 
@@ -125,6 +143,9 @@ impl Kernel {
             Kernel::LstmStep => "wgpu-rnn.lstm_step",
             Kernel::GruStep => "wgpu-rnn.gru_step",
             Kernel::LstmProjection => "wgpu-rnn.lstm_projection",
+            Kernel::RnnSequence => "wgpu-rnn.rnn_sequence",
+            Kernel::LstmSequence => "wgpu-rnn.lstm_sequence",
+            Kernel::GruSequence => "wgpu-rnn.gru_sequence",
         }
     }
 
@@ -136,6 +157,9 @@ impl Kernel {
             Kernel::LstmStep => include_str!("../../shaders/lstm_step.wgsl"),
             Kernel::GruStep => include_str!("../../shaders/gru_step.wgsl"),
             Kernel::LstmProjection => include_str!("../../shaders/lstm_projection.wgsl"),
+            Kernel::RnnSequence => include_str!("../../shaders/rnn_sequence.wgsl"),
+            Kernel::LstmSequence => include_str!("../../shaders/lstm_sequence.wgsl"),
+            Kernel::GruSequence => include_str!("../../shaders/gru_sequence.wgsl"),
         }
     }
 
@@ -152,6 +176,12 @@ impl Kernel {
             Kernel::GruStep => &[P, R, R, R, R, R, W, W],
             // params, w_hr, lengths, u, h_prev, h_next, output
             Kernel::LstmProjection => &[P, R, R, R, R, W, W],
+            // params, gx, w_hh, lengths, h, output
+            Kernel::RnnSequence => &[P, R, R, R, W, W],
+            // params, gx, w_hh, lengths, h, c, output
+            Kernel::LstmSequence => &[P, R, R, R, W, W, W],
+            // params, gx, w_hh, b_hn, lengths, h, output
+            Kernel::GruSequence => &[P, R, R, R, R, W, W],
         }
     }
 
@@ -163,35 +193,186 @@ impl Kernel {
             Family::Gru => Kernel::GruStep,
         }
     }
+
+    /// The sequence (persistent, whole-chunk) kernel of a family.
+    pub fn sequence(family: Family) -> Kernel {
+        match family {
+            Family::Rnn => Kernel::RnnSequence,
+            Family::Lstm => Kernel::LstmSequence,
+            Family::Gru => Kernel::GruSequence,
+        }
+    }
+}
+
+/// How a forward runs the recurrence of a layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PlanKind {
+    /// One step-kernel dispatch per time step: every configuration, every adapter.
+    PerStep,
+    /// One sequence-kernel dispatch per layer (and projection chunk) looping over the steps
+    /// inside with `workgroupBarrier()`, h in workgroup memory: no per-step dispatch cost. Needs
+    /// no projection (`proj_size = 0`) and `2·SEQUENCE_ROWS·H` floats of workgroup memory.
+    Sequence,
+}
+
+/// Which [`PlanKind`] a model uses: chosen from the adapter ([`PlanChoice::Auto`]) or forced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PlanChoice {
+    /// [`PlanKind::Sequence`] where it is possible and expected to win (CPU adapters such as
+    /// lavapipe; GPUs for H ≤ [`SEQUENCE_GPU_MAX_HIDDEN`]), else [`PlanKind::PerStep`].
+    #[default]
+    Auto,
+    /// Always [`PlanKind::PerStep`].
+    PerStep,
+    /// [`PlanKind::Sequence`] wherever possible (else [`PlanKind::PerStep`]).
+    Sequence,
+}
+
+impl PlanChoice {
+    /// The choice `WGPU_RNN_PLAN` names (`auto`, `step`, `sequence`); `Auto` when unset or
+    /// unrecognised.
+    pub fn from_env() -> Self {
+        match std::env::var("WGPU_RNN_PLAN").as_deref() {
+            Ok("step") | Ok("per-step") => PlanChoice::PerStep,
+            Ok("sequence") => PlanChoice::Sequence,
+            _ => PlanChoice::Auto,
+        }
+    }
+}
+
+/// Largest hidden size for which [`PlanChoice::Auto`] picks the sequence plan on a GPU (where a
+/// dispatch costs a few µs and many workgroups run at once, one workgroup looping over W_hh only
+/// wins for small layers). A starting point to be measured on real GPUs.
+pub const SEQUENCE_GPU_MAX_HIDDEN: usize = 128;
+
+/// The shape of a sequence-kernel dispatch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SequenceTiling {
+    /// Workgroup size `WG` along the hidden units.
+    pub wg: u32,
+    /// Most batch rows one workgroup holds: a multiple of [`SEQUENCE_ROWS`], or a smaller power
+    /// of two; the kernel's workgroup memory is `HBUF = 2·slice_max·⌈H/4⌉` vec4.
+    pub slice_max: u32,
+    /// On CPU adapters (one workgroup runs on one thread), the workgroups worth running at once:
+    /// the batch is split into that many slices (over both directions). `None` on GPUs: one
+    /// workgroup per [`SEQUENCE_ROWS`] rows.
+    pub parallel: Option<u32>,
+}
+
+impl SequenceTiling {
+    /// Batch rows per workgroup for a call with `batch` rows and `dirs` directions.
+    pub fn slice(&self, batch: usize, dirs: usize) -> u32 {
+        let batch = u32::try_from(batch).unwrap_or(u32::MAX).max(1);
+        let slice = match self.parallel {
+            Some(p) => {
+                let per_dir = (p / dirs as u32).max(1);
+                batch.div_ceil(per_dir)
+            }
+            None => SEQUENCE_ROWS.min(batch),
+        };
+        slice.clamp(1, self.slice_max)
+    }
+
+    /// The register block `RB` for workgroups of `slice` rows: the smallest of 1, 2, 4,
+    /// [`SEQUENCE_ROWS`] covering the slice (or all of it), so small batches load no padding rows.
+    pub fn block_rows(slice: u32) -> u32 {
+        slice.clamp(1, SEQUENCE_ROWS).next_power_of_two()
+    }
+
+    /// Workgroup memory entries (vec4) of the kernel: `2·slice_max·⌈H/4⌉`.
+    pub fn hbuf(&self, hidden: usize) -> u32 {
+        2 * self.slice_max * (hidden as u32).div_ceil(4)
+    }
 }
 
 /// Workgroup shapes chosen per model, passed to the kernels as `override` constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tiling {
-    /// Input projection workgroup `(WG_X, WG_Y)`: vec4 columns × row blocks.
+    /// Input projection workgroup `(WG_X, WG_Y)`: vec4 columns × row blocks (each invocation
+    /// [`PROJECTION_COLS`] vec4 columns × [`PROJECTION_ROWS`] rows).
     pub projection: (u32, u32),
     /// Step kernel workgroup `WG` along the hidden units.
     pub step: u32,
     /// `lstm_projection` workgroup `WG` along the projected units.
     pub lstm_projection: u32,
+    /// The sequence kernel's shape when the model uses [`PlanKind::Sequence`].
+    pub sequence: Option<SequenceTiling>,
 }
 
 impl Tiling {
-    /// Workgroups no wider than the work: small hidden sizes use narrow workgroups (multiples of 8,
-    /// lavapipe's SIMD width) so idle lanes do not dominate.
+    /// The per-step plan's tiling: workgroups no wider than the work, so small hidden sizes use
+    /// narrow workgroups (multiples of 8, lavapipe's SIMD width) and idle lanes do not dominate.
     pub fn for_config(config: &RnnConfig) -> Self {
-        let narrow = |units: usize| -> u32 {
-            let units = u32::try_from(units).unwrap_or(u32::MAX);
-            units.div_ceil(8).saturating_mul(8).min(STEP_WORKGROUP_MAX)
-        };
         let cols4 = gx_cols4(config);
-        let wg_x = (cols4 as u32).next_power_of_two().min(PROJECTION_WORKGROUP);
+        let wg_x = (cols4 as u32)
+            .div_ceil(PROJECTION_COLS)
+            .next_power_of_two()
+            .min(PROJECTION_WORKGROUP);
         Self {
             projection: (wg_x, PROJECTION_WORKGROUP / wg_x),
-            step: narrow(config.hidden_size),
-            lstm_projection: narrow(config.output_hidden()),
+            step: narrow(config.hidden_size, STEP_WORKGROUP_MAX),
+            lstm_projection: narrow(config.output_hidden(), STEP_WORKGROUP_MAX),
+            sequence: None,
         }
     }
+
+    /// The tiling of `config` on an adapter: the per-step tiling plus, where `choice` and the
+    /// adapter (device type, workgroup memory, invocations) call for it, the sequence plan.
+    pub fn for_device(
+        config: &RnnConfig,
+        info: &wgpu::AdapterInfo,
+        limits: &wgpu::Limits,
+        choice: PlanChoice,
+    ) -> Self {
+        let mut tiling = Self::for_config(config);
+        let cpu = info.device_type == wgpu::DeviceType::Cpu;
+        let wanted = match choice {
+            PlanChoice::PerStep => false,
+            PlanChoice::Sequence => true,
+            PlanChoice::Auto => cpu || config.hidden_size <= SEQUENCE_GPU_MAX_HIDDEN,
+        };
+        let h4 = u32::try_from(config.hidden_size.div_ceil(4)).unwrap_or(u32::MAX);
+        let vec4s = limits.max_compute_workgroup_storage_size / 16;
+        // Rows that fit double-buffered: whole register blocks, or a power of two below one.
+        let fit = vec4s / 2 / h4.max(1);
+        let fit = if fit >= SEQUENCE_ROWS {
+            fit / SEQUENCE_ROWS * SEQUENCE_ROWS
+        } else if fit == 0 {
+            0
+        } else {
+            1 << fit.ilog2()
+        };
+        if !wanted || config.proj_size > 0 || fit == 0 {
+            return tiling;
+        }
+        let (wg_max, slice_max, parallel) = if cpu {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+            (STEP_WORKGROUP_MAX, fit.min(64), Some(cores))
+        } else {
+            (256, fit.min(SEQUENCE_ROWS), None)
+        };
+        let wg_max = wg_max.min(limits.max_compute_invocations_per_workgroup);
+        tiling.sequence = Some(SequenceTiling {
+            wg: narrow(config.hidden_size, wg_max),
+            slice_max,
+            parallel,
+        });
+        tiling
+    }
+
+    /// The plan kind this tiling runs.
+    pub fn kind(&self) -> PlanKind {
+        match self.sequence {
+            Some(_) => PlanKind::Sequence,
+            None => PlanKind::PerStep,
+        }
+    }
+}
+
+/// `units` rounded up to a multiple of 8, at most `max`.
+fn narrow(units: usize, max: u32) -> u32 {
+    let units = u32::try_from(units).unwrap_or(u32::MAX);
+    units.div_ceil(8).saturating_mul(8).min(max).max(1)
 }
 
 /// `G·H` rounded up to a multiple of 4, divided by 4: the vec4 columns of the projection.
@@ -246,17 +427,28 @@ pub fn build_pipeline(
     kernel: Kernel,
     constants: &[(&str, f64)],
 ) -> Pipeline {
+    let layout = bind_group_layout(device, kernel);
+    let pipeline = build_pipeline_with_layout(device, kernel, &layout, constants);
+    Pipeline { layout, pipeline }
+}
+
+/// Builds `kernel`'s pipeline on an existing bind group layout (see [`bind_group_layout`]).
+pub fn build_pipeline_with_layout(
+    device: &wgpu::Device,
+    kernel: Kernel,
+    layout: &wgpu::BindGroupLayout,
+    constants: &[(&str, f64)],
+) -> wgpu::ComputePipeline {
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(kernel.label()),
         source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
     });
-    let layout = bind_group_layout(device, kernel);
     let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
         label: Some(kernel.label()),
-        bind_group_layouts: &[Some(&layout)],
+        bind_group_layouts: &[Some(layout)],
         immediate_size: 0,
     });
-    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(kernel.label()),
         layout: Some(&pipeline_layout),
         module: &module,
@@ -266,8 +458,7 @@ pub fn build_pipeline(
             zero_initialize_workgroup_memory: false,
         },
         cache: None,
-    });
-    Pipeline { layout, pipeline }
+    })
 }
 
 /// The pipelines one model uses: the input projection, its family's step kernel, and
@@ -280,6 +471,9 @@ pub struct Pipelines {
     pub step: Pipeline,
     /// `lstm_projection`, for LSTM with a projection.
     pub lstm_projection: Option<Pipeline>,
+    /// The bind group layout of `rnn_sequence`, `lstm_sequence` or `gru_sequence`, for the
+    /// sequence plan (its pipelines are built per call shape: [`Pipelines::sequence_pipeline`]).
+    pub sequence_layout: Option<wgpu::BindGroupLayout>,
 }
 
 impl Pipelines {
@@ -289,7 +483,7 @@ impl Pipelines {
         let input_projection = build_pipeline(
             device,
             Kernel::InputProjection,
-            &[("WG_X", wg_x as f64), ("WG_Y", wg_y as f64)],
+            &[("WG_X", f64::from(wg_x)), ("WG_Y", f64::from(wg_y))],
         );
         let wg = ("WG", tiling.step as f64);
         let relu = f64::from(config.nonlinearity == crate::config::Nonlinearity::Relu);
@@ -307,11 +501,39 @@ impl Pipelines {
                 &[("WG", tiling.lstm_projection as f64)],
             )
         });
+        let sequence_layout = tiling
+            .sequence
+            .map(|_| bind_group_layout(device, Kernel::sequence(config.family())));
         Self {
             input_projection,
             step,
             lstm_projection,
+            sequence_layout,
         }
+    }
+
+    /// The sequence kernel's pipeline for register blocks of `block_rows` rows (`RB`).
+    pub fn sequence_pipeline(
+        &self,
+        device: &wgpu::Device,
+        config: &RnnConfig,
+        tiling: &Tiling,
+        block_rows: u32,
+    ) -> Option<wgpu::ComputePipeline> {
+        let (seq, layout) = (tiling.sequence?, self.sequence_layout.as_ref()?);
+        let kernel = Kernel::sequence(config.family());
+        let relu = f64::from(config.nonlinearity == crate::config::Nonlinearity::Relu);
+        let mut constants = vec![
+            ("WG", f64::from(seq.wg)),
+            ("HBUF", f64::from(seq.hbuf(config.hidden_size))),
+            ("RB", f64::from(block_rows)),
+        ];
+        if config.family() == Family::Rnn {
+            constants.push(("RELU", relu));
+        }
+        Some(build_pipeline_with_layout(
+            device, kernel, layout, &constants,
+        ))
     }
 
     /// The pipeline of `kernel`.
@@ -322,6 +544,9 @@ impl Pipelines {
                 .lstm_projection
                 .as_ref()
                 .expect("plans use lstm_projection only for models that built it"),
+            Kernel::RnnSequence | Kernel::LstmSequence | Kernel::GruSequence => {
+                panic!("sequence pipelines are built per call shape (Pipelines::sequence_pipeline)")
+            }
             _ => &self.step,
         }
     }

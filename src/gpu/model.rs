@@ -2,14 +2,15 @@
 //! built once, and per call shape (T, N) one cached set of buffers, bind groups and plan. A forward
 //! is one command encoder, one compute pass, one submit and one readback.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::config::{Family, RnnConfig};
 use crate::error::{Error, Result};
 use crate::forward::{ForwardInput, ForwardOutput, Prepared};
 use crate::gpu::context::{GpuContext, NEEDED_STORAGE_BUFFERS};
-use crate::gpu::kernels::{self, Kernel, Params, Pipelines, Tiling};
-use crate::gpu::plan::{BindGroupSlot, Plan, PlanLimits};
+use crate::gpu::kernels::{self, Kernel, Params, Pipelines, PlanChoice, PlanKind, Tiling};
+use crate::gpu::plan::{BindGroupSlot, Dispatch, Plan, PlanLimits};
 use crate::model::{LayerParams, Model};
 
 /// The weights of one layer, both directions in each buffer.
@@ -32,6 +33,8 @@ struct LayerWeights {
 #[derive(Debug)]
 struct ShapeCache {
     plan: Plan,
+    /// The sequence kernel's pipeline for this shape's register block (sequence plan only).
+    sequence: Option<wgpu::ComputePipeline>,
     x: wgpu::Buffer,
     lengths: wgpu::Buffer,
     h: [wgpu::Buffer; 2],
@@ -39,6 +42,11 @@ struct ShapeCache {
     outputs: Vec<wgpu::Buffer>,
     staging: wgpu::Buffer,
     bind_groups: Vec<wgpu::BindGroup>,
+    /// Timestamps at the start and end of the pass and the buffer they resolve into (only when
+    /// [`GpuModel::set_gpu_timing`] is on and the device has timestamp queries).
+    timestamps: Option<(wgpu::QuerySet, wgpu::Buffer)>,
+    /// Bytes of the buffers above.
+    bytes: u64,
 }
 
 /// A [`Model`] on a GPU. Build it once ([`GpuModel::new`]) and call [`GpuModel::forward`] as
@@ -52,14 +60,30 @@ pub struct GpuModel {
     layers: Vec<LayerWeights>,
     /// The buffers of the last call shape (boxed: a `GpuModel` stays small to move).
     cache: Mutex<Option<Box<ShapeCache>>>,
+    /// Bytes of the weight buffers.
+    weight_bytes: u64,
+    /// Time each forward's pass with timestamp queries.
+    gpu_timing: AtomicBool,
+    /// GPU time of the last timed forward's pass, in milliseconds.
+    last_gpu_ms: Mutex<Option<f64>>,
 }
+
+/// Two `u64` timestamps: the start and end of a forward's pass.
+const TIMESTAMP_BYTES: u64 = 16;
 
 const STORAGE_IN: wgpu::BufferUsages =
     wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_DST);
 
 impl GpuModel {
-    /// Uploads `model`'s weights to `context`'s device and builds its pipelines.
+    /// Uploads `model`'s weights to `context`'s device and builds its pipelines, with the plan
+    /// the adapter calls for ([`PlanChoice::from_env`]: `WGPU_RNN_PLAN=step|sequence` forces one).
     pub fn new(model: &Model, context: Arc<GpuContext>) -> Result<Self> {
+        Self::with_plan(model, context, PlanChoice::from_env())
+    }
+
+    /// [`GpuModel::new`] with the plan chosen by `choice` (see [`PlanKind`]): tests and
+    /// benchmarks force each plan with it.
+    pub fn with_plan(model: &Model, context: Arc<GpuContext>, choice: PlanChoice) -> Result<Self> {
         let config = model.config().clone();
         let have = context.limits().max_storage_buffers_per_shader_stage;
         if have < NEEDED_STORAGE_BUFFERS {
@@ -67,7 +91,7 @@ impl GpuModel {
                 "the device allows {have} storage buffers per shader stage; wgpu-rnn needs {NEEDED_STORAGE_BUFFERS}"
             )));
         }
-        let tiling = Tiling::for_config(&config);
+        let tiling = Tiling::for_device(&config, context.adapter_info(), context.limits(), choice);
         let limits = PlanLimits::from_limits(context.limits());
         let packed: Vec<PackedLayer> = (0..config.num_layers)
             .map(|layer| PackedLayer::new(model, layer))
@@ -87,7 +111,7 @@ impl GpuModel {
         let context_name = format!("building {config} on the GPU");
         let (pipelines, layers) = context.scoped(&context_name, || {
             let pipelines = Pipelines::new(context.device(), &config, &tiling);
-            let layers = packed
+            let layers: Vec<LayerWeights> = packed
                 .iter()
                 .enumerate()
                 .map(|(l, p)| {
@@ -109,6 +133,22 @@ impl GpuModel {
                 .collect();
             (pipelines, layers)
         })?;
+        let weight_bytes = layers
+            .iter()
+            .map(|l: &LayerWeights| {
+                [
+                    Some(&l.w_ih),
+                    Some(&l.bias),
+                    Some(&l.w_hh),
+                    l.b_hn.as_ref(),
+                    l.w_hr.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .map(wgpu::Buffer::size)
+                .sum::<u64>()
+            })
+            .sum();
         Ok(Self {
             context,
             config,
@@ -116,6 +156,9 @@ impl GpuModel {
             tiling,
             layers,
             cache: Mutex::new(None),
+            weight_bytes,
+            gpu_timing: AtomicBool::new(false),
+            last_gpu_ms: Mutex::new(None),
         })
     }
 
@@ -127,6 +170,35 @@ impl GpuModel {
     /// The context it runs on.
     pub fn context(&self) -> &Arc<GpuContext> {
         &self.context
+    }
+
+    /// How its forwards run the recurrence (chosen at creation).
+    pub fn plan_kind(&self) -> PlanKind {
+        self.tiling.kind()
+    }
+
+    /// Bytes of GPU buffers this model holds: `(weights, buffers of the cached call shape)`. The
+    /// shape's buffers are the input, output(s), projection (chunked), states, per-dispatch
+    /// uniform table and readback buffer; see [`crate::gpu::plan::BufferSizes`].
+    pub fn gpu_buffer_bytes(&self) -> (u64, u64) {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        (self.weight_bytes, cache.as_ref().map_or(0, |c| c.bytes))
+    }
+
+    /// Times each forward's compute pass on the GPU with timestamp queries, where the device has
+    /// them ([`GpuContext::has_timestamps`]); read it with [`GpuModel::last_gpu_ms`]. Off by
+    /// default. Changing it rebuilds the call shape's buffers at the next call.
+    pub fn set_gpu_timing(&self, on: bool) {
+        let on = on && self.context.has_timestamps();
+        if self.gpu_timing.swap(on, Ordering::Relaxed) != on {
+            *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+    }
+
+    /// The GPU time of the last forward's compute pass in milliseconds, when timed
+    /// ([`GpuModel::set_gpu_timing`]).
+    pub fn last_gpu_ms(&self) -> Option<f64> {
+        *self.last_gpu_ms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The plan of a call with `seq_len` steps and `batch` rows (what [`GpuModel::forward`]
@@ -156,59 +228,101 @@ impl GpuModel {
         let out_len = (t_out * n * config.num_directions() * config.output_hidden()) as u64 * 4;
         let h_len = plan.sizes.h;
         let c_len = plan.sizes.c;
-        let encoder = self.context.scoped(&what, || {
-            let queue = self.context.queue();
-            queue.write_buffer(&cache.x, 0, bytemuck::cast_slice(&prepared.x));
-            let lengths: Vec<u32> = (0..n).map(|r| prepared.length(r) as u32).collect();
-            queue.write_buffer(&cache.lengths, 0, bytemuck::cast_slice(&lengths));
-            queue.write_buffer(&cache.h[0], 0, bytemuck::cast_slice(&prepared.h0));
-            if let Some(c) = &cache.c {
-                queue.write_buffer(c, 0, bytemuck::cast_slice(&prepared.c0));
-            }
-            let mut encoder =
-                self.context
-                    .device()
-                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                        label: Some("wgpu-rnn.forward"),
-                    });
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("wgpu-rnn.forward"),
-                    timestamp_writes: None,
-                });
-                let mut current = None;
-                for d in &plan.dispatches {
-                    if current != Some(d.kernel) {
-                        pass.set_pipeline(&self.pipelines.get(d.kernel).pipeline);
-                        current = Some(d.kernel);
-                    }
-                    let group = &cache.bind_groups[d.bind_group.index(config.num_layers)];
-                    pass.set_bind_group(0, group, &[d.dynamic_offset]);
-                    let [x, y, z] = d.workgroups;
-                    pass.dispatch_workgroups(x, y, z);
+        let encoder =
+            self.context.scoped(&what, || {
+                let queue = self.context.queue();
+                queue.write_buffer(&cache.x, 0, bytemuck::cast_slice(&prepared.x));
+                let lengths: Vec<u32> = (0..n).map(|r| prepared.length(r) as u32).collect();
+                queue.write_buffer(&cache.lengths, 0, bytemuck::cast_slice(&lengths));
+                queue.write_buffer(&cache.h[0], 0, bytemuck::cast_slice(&prepared.h0));
+                if let Some(c) = &cache.c {
+                    queue.write_buffer(c, 0, bytemuck::cast_slice(&prepared.c0));
                 }
-            }
-            let last = &cache.outputs[(config.num_layers - 1) % 2];
-            encoder.copy_buffer_to_buffer(last, 0, &cache.staging, 0, out_len);
-            let h_final = &cache.h[plan.final_state_buffer()];
-            encoder.copy_buffer_to_buffer(h_final, 0, &cache.staging, out_len, h_len);
-            if let Some(c) = &cache.c {
-                encoder.copy_buffer_to_buffer(c, 0, &cache.staging, out_len + h_len, c_len);
-            }
-            encoder
-        })?;
+                let mut encoder =
+                    self.context
+                        .device()
+                        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                            label: Some("wgpu-rnn.forward"),
+                        });
+                {
+                    let timestamp_writes = cache.timestamps.as_ref().map(|(set, _)| {
+                        wgpu::ComputePassTimestampWrites {
+                            query_set: set,
+                            beginning_of_pass_write_index: Some(0),
+                            end_of_pass_write_index: Some(1),
+                        }
+                    });
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some("wgpu-rnn.forward"),
+                        timestamp_writes,
+                    });
+                    let mut current: Option<&wgpu::ComputePipeline> = None;
+                    for d in &plan.dispatches {
+                        let pipeline = self.pipeline_for(cache, d);
+                        if !current.is_some_and(|p| std::ptr::eq(p, pipeline)) {
+                            pass.set_pipeline(pipeline);
+                            current = Some(pipeline);
+                        }
+                        let group = &cache.bind_groups[d.bind_group.index(config.num_layers)];
+                        pass.set_bind_group(0, group, &[d.dynamic_offset]);
+                        let [x, y, z] = d.workgroups;
+                        pass.dispatch_workgroups(x, y, z);
+                    }
+                }
+                let last = &cache.outputs[(config.num_layers - 1) % 2];
+                encoder.copy_buffer_to_buffer(last, 0, &cache.staging, 0, out_len);
+                let h_final = &cache.h[plan.final_state_buffer()];
+                encoder.copy_buffer_to_buffer(h_final, 0, &cache.staging, out_len, h_len);
+                if let Some(c) = &cache.c {
+                    encoder.copy_buffer_to_buffer(c, 0, &cache.staging, out_len + h_len, c_len);
+                }
+                if let Some((set, resolve)) = &cache.timestamps {
+                    encoder.resolve_query_set(set, 0..2, resolve, 0);
+                    let at = out_len + h_len + c_len;
+                    encoder.copy_buffer_to_buffer(resolve, 0, &cache.staging, at, TIMESTAMP_BYTES);
+                }
+                encoder
+            })?;
+        let time_len = if cache.timestamps.is_some() {
+            TIMESTAMP_BYTES
+        } else {
+            0
+        };
         let mut data = self.context.submit_and_read(
             &what,
             encoder,
             &cache.staging,
-            out_len + h_len + c_len,
+            out_len + h_len + c_len + time_len,
         )?;
+        if time_len > 0 {
+            let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(bytemuck::cast_slice::<f32, u8>(
+                &data.split_off(((out_len + h_len + c_len) / 4) as usize),
+            ));
+            let period = f64::from(self.context.queue().get_timestamp_period());
+            let ms = ticks[1].saturating_sub(ticks[0]) as f64 * period / 1e6;
+            *self.last_gpu_ms.lock().unwrap_or_else(|p| p.into_inner()) = Some(ms);
+        }
         let c_n = cache
             .c
             .as_ref()
             .map(|_| data.split_off(((out_len + h_len) / 4) as usize));
         let h_n = data.split_off((out_len / 4) as usize);
         Ok(prepared.finish(config, data, h_n, c_n))
+    }
+
+    /// The pipeline dispatch `d` runs: the shape's sequence pipeline, else the kernel's.
+    fn pipeline_for<'a>(
+        &'a self,
+        cache: &'a ShapeCache,
+        d: &Dispatch,
+    ) -> &'a wgpu::ComputePipeline {
+        match d.kernel {
+            Kernel::RnnSequence | Kernel::LstmSequence | Kernel::GruSequence => cache
+                .sequence
+                .as_ref()
+                .expect("a sequence plan's shape has its sequence pipeline"),
+            kernel => &self.pipelines.get(kernel).pipeline,
+        }
     }
 
     /// Creates the buffers, bind groups and plan of calls with `t_len` steps and `n` rows.
@@ -247,11 +361,25 @@ impl GpuModel {
             }
             let table =
                 ctx.create_buffer_with("wgpu-rnn.params", &table, wgpu::BufferUsages::UNIFORM);
+            let timing = self.gpu_timing.load(Ordering::Relaxed);
             let staging = ctx.create_buffer(
                 "wgpu-rnn.staging",
-                sizes.staging,
+                sizes.staging + if timing { TIMESTAMP_BYTES } else { 0 },
                 wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             );
+            let timestamps = timing.then(|| {
+                let set = ctx.device().create_query_set(&wgpu::QuerySetDescriptor {
+                    label: Some("wgpu-rnn.timestamps"),
+                    ty: wgpu::QueryType::Timestamp,
+                    count: 2,
+                });
+                let resolve = ctx.create_buffer(
+                    "wgpu-rnn.timestamps",
+                    TIMESTAMP_BYTES,
+                    wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                );
+                (set, resolve)
+            });
 
             let params = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                 buffer: &table,
@@ -259,7 +387,8 @@ impl GpuModel {
                 size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
             });
             let layers = config.num_layers;
-            let slots = BindGroupSlot::all(layers, config.proj_size > 0);
+            let slots =
+                BindGroupSlot::all(layers, config.proj_size > 0, self.tiling.sequence.is_some());
             let bind_groups =
                 slots
                     .iter()
@@ -306,6 +435,23 @@ impl GpuModel {
                                     vec![w_hr, &lengths, u, &h[parity], &h[1 - parity], out],
                                 )
                             }
+                            BindGroupSlot::Sequence { layer } => {
+                                let w = &self.layers[layer];
+                                let out = &outputs[layer % 2];
+                                let kernel = Kernel::sequence(config.family());
+                                let list = match config.family() {
+                                    Family::Rnn => vec![&gx, &w.w_hh, &lengths, &h[0], out],
+                                    Family::Lstm => {
+                                        let c = c.as_ref().expect("LSTM has a cell state buffer");
+                                        vec![&gx, &w.w_hh, &lengths, &h[0], c, out]
+                                    }
+                                    Family::Gru => {
+                                        let b_hn = w.b_hn.as_ref().expect("GRU uploads b_hn");
+                                        vec![&gx, &w.w_hh, b_hn, &lengths, &h[0], out]
+                                    }
+                                };
+                                (kernel, list)
+                            }
                         };
                         let mut entries = vec![wgpu::BindGroupEntry {
                             binding: 0,
@@ -318,15 +464,44 @@ impl GpuModel {
                             }
                         }));
                         debug_assert_eq!(entries.len(), kernel.bindings().len());
+                        let layout = match slot {
+                            BindGroupSlot::Sequence { .. } => self
+                                .pipelines
+                                .sequence_layout
+                                .as_ref()
+                                .expect("a model with the sequence plan has its layout"),
+                            _ => &self.pipelines.get(kernel).layout,
+                        };
                         ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
                             label: Some(kernel.label()),
-                            layout: &self.pipelines.get(kernel).layout,
+                            layout,
                             entries: &entries,
                         })
                     })
                     .collect();
+            let sequence = (plan.sequence_rows > 0)
+                .then(|| {
+                    self.pipelines.sequence_pipeline(
+                        ctx.device(),
+                        config,
+                        &self.tiling,
+                        plan.sequence_rows,
+                    )
+                })
+                .flatten();
+            let bytes = [&x, &lengths, &gx, &h[0], &h[1], &table, &staging]
+                .into_iter()
+                .chain(c.as_ref())
+                .chain(u.as_ref())
+                .chain(&outputs)
+                .chain(timestamps.as_ref().map(|(_, b)| b))
+                .map(wgpu::Buffer::size)
+                .sum();
             ShapeCache {
                 plan,
+                sequence,
+                timestamps,
+                bytes,
                 x,
                 lengths,
                 h,

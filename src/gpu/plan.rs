@@ -3,14 +3,19 @@
 //! configuration and the shape (T, N) alone, so it can be tested, printed and timed without a GPU.
 //!
 //! Per layer, for each chunk of steps: one `input_projection` dispatch (all steps of the chunk,
-//! both directions), then per step one step-kernel dispatch (both directions, all rows), followed
-//! by one `lstm_projection` dispatch when the LSTM has a projection. A chunk is the whole sequence
-//! unless the projection buffer for all T steps would exceed the device's binding limit.
+//! both directions), then the recurrence, as the tiling's [`PlanKind`] says:
+//! - [`PlanKind::PerStep`]: per step one step-kernel dispatch (both directions, all rows),
+//!   followed by one `lstm_projection` dispatch when the LSTM has a projection;
+//! - [`PlanKind::Sequence`]: one sequence-kernel dispatch looping over all steps of the chunk.
+//!
+//! A chunk is the whole sequence unless the projection buffer for all T steps would exceed the
+//! device's binding limit.
 
 use crate::config::{Family, RnnConfig};
 use crate::error::{Error, Result};
 use crate::gpu::kernels::{
-    self, Kernel, PARAMS_STRIDE, PROJECTION_ROWS, Params, STEP_ROWS, Tiling,
+    self, Kernel, PARAMS_STRIDE, PROJECTION_COLS, PROJECTION_ROWS, Params, PlanKind, STEP_ROWS,
+    SequenceTiling, Tiling,
 };
 
 /// The device limits a plan must respect.
@@ -60,11 +65,22 @@ pub enum BindGroupSlot {
         /// The step's parity.
         parity: usize,
     },
+    /// The sequence kernel of `layer` (state in `h[0]`, read and written).
+    Sequence {
+        /// The layer.
+        layer: usize,
+    },
 }
 
 impl BindGroupSlot {
-    /// Every slot of a model with `layers` layers, in [`BindGroupSlot::index`] order.
-    pub fn all(layers: usize, lstm_projection: bool) -> Vec<BindGroupSlot> {
+    /// Every slot of a model with `layers` layers, in [`BindGroupSlot::index`] order. A model has
+    /// `lstm_projection` slots or `sequence` slots, never both (the sequence plan has no
+    /// projection).
+    pub fn all(layers: usize, lstm_projection: bool, sequence: bool) -> Vec<BindGroupSlot> {
+        assert!(
+            !(lstm_projection && sequence),
+            "the sequence plan is never built for a projection"
+        );
         let mut slots: Vec<_> = (0..layers)
             .map(|layer| BindGroupSlot::InputProjection { layer })
             .collect();
@@ -80,6 +96,9 @@ impl BindGroupSlot {
                 }
             }
         }
+        if sequence {
+            slots.extend((0..layers).map(|layer| BindGroupSlot::Sequence { layer }));
+        }
         slots
     }
 
@@ -89,6 +108,7 @@ impl BindGroupSlot {
             BindGroupSlot::InputProjection { layer } => layer,
             BindGroupSlot::Step { layer, parity } => layers + 2 * layer + parity,
             BindGroupSlot::LstmProjection { layer, parity } => 3 * layers + 2 * layer + parity,
+            BindGroupSlot::Sequence { layer } => 3 * layers + layer,
         }
     }
 }
@@ -115,7 +135,8 @@ pub struct BufferSizes {
     pub x: u64,
     /// Per-row lengths (N) as `u32`.
     pub lengths: u64,
-    /// Projection `gx` (D, chunk_cap, N, 4·C4).
+    /// Projection `gx` (D, chunk_cap, N, 4·C4): the only buffer besides the input and output
+    /// that grows with T (up to the chunk size).
     pub gx: u64,
     /// Each of the two `h` state buffers (L, D, N, H_out).
     pub h: u64,
@@ -127,7 +148,8 @@ pub struct BufferSizes {
     pub output: u64,
     /// How many layer output buffers (1, or 2 to alternate between layers).
     pub output_buffers: usize,
-    /// The per-step table, `L·T` entries of [`PARAMS_STRIDE`] bytes.
+    /// The uniform table, one [`PARAMS_STRIDE`]-byte entry per dispatch offset: `L·T` entries for
+    /// the per-step plan, one per layer and chunk for the sequence plan.
     pub table: u64,
     /// The readback buffer: output, h_n and c_n.
     pub staging: u64,
@@ -136,6 +158,10 @@ pub struct BufferSizes {
 /// A forward pass for one configuration and call shape.
 #[derive(Clone, Debug)]
 pub struct Plan {
+    /// How the recurrence runs.
+    pub kind: PlanKind,
+    /// The sequence kernel's register block `RB` (sequence plan; 0 for the per-step plan).
+    pub sequence_rows: u32,
     /// Time steps `T`.
     pub seq_len: usize,
     /// Batch rows `N`.
@@ -144,7 +170,8 @@ pub struct Plan {
     pub chunk_cap: usize,
     /// Buffer sizes.
     pub sizes: BufferSizes,
-    /// The per-step table: entry `layer·T + s`.
+    /// The uniform table: per-step plan entry `layer·T + s`; sequence plan entry
+    /// `layer·chunks + chunk`.
     pub table: Vec<Params>,
     /// The dispatches, in order.
     pub dispatches: Vec<Dispatch>,
@@ -224,7 +251,15 @@ impl Plan {
         }
         let gx = step_bytes * chunk_cap as u64;
 
-        let entries = (layers as u64) * (t_len as u64);
+        let kind = match tiling.sequence {
+            Some(_) if !proj => PlanKind::Sequence,
+            _ => PlanKind::PerStep,
+        };
+        let chunks = t_len.div_ceil(chunk_cap);
+        let entries = match kind {
+            PlanKind::PerStep => (layers as u64) * (t_len as u64),
+            PlanKind::Sequence => (layers as u64) * (chunks as u64),
+        };
         let table_bytes = entries
             .checked_mul(PARAMS_STRIDE)
             .filter(|&b| b <= limits.max_buffer && b <= u64::from(u32::MAX))
@@ -259,7 +294,28 @@ impl Plan {
         };
         let step_wg = step_grid(hidden, tiling.step)?;
         let lstm_proj_wg = step_grid(h_out, tiling.lstm_projection)?;
-        let proj_x = (cols4 as u64).div_ceil(u64::from(tiling.projection.0));
+        let mut sequence_rows = 0;
+        let sequence_wg = match tiling.sequence {
+            Some(seq) => {
+                let slice = seq.slice(n, dirs);
+                let groups = (n as u64).div_ceil(u64::from(slice));
+                // The kernel's own slice, ceil(N / groups), is at most `slice`.
+                sequence_rows = SequenceTiling::block_rows(slice);
+                if groups > u64::from(limits.max_workgroups) {
+                    return Err(too_large(
+                        format!(
+                            "the sequence dispatch grid of {config} with N={n} (workgroups per dimension)"
+                        ),
+                        u128::from(groups),
+                        u64::from(limits.max_workgroups),
+                    ));
+                }
+                [groups as u32, 1, dirs as u32]
+            }
+            None => [0; 3],
+        };
+        let proj_x =
+            (cols4 as u64).div_ceil(u64::from(tiling.projection.0) * u64::from(PROJECTION_COLS));
         if proj_x > u64::from(limits.max_workgroups) {
             return Err(too_large(
                 format!("the input projection grid of {config} (workgroups per dimension)"),
@@ -269,11 +325,17 @@ impl Plan {
         }
 
         let step_kernel = Kernel::step(config.family());
+        let sequence_kernel = Kernel::sequence(config.family());
         let mut table = Vec::with_capacity(entries as usize);
         let mut dispatches = Vec::new();
         for layer in 0..layers {
             for s in 0..t_len {
                 let chunk_start = s - s % chunk_cap;
+                let chunk_steps = chunk_cap.min(t_len - chunk_start);
+                if kind == PlanKind::Sequence && s != chunk_start {
+                    continue;
+                }
+                let offset = (table.len() as u64 * PARAMS_STRIDE) as u32;
                 table.push(Params {
                     batch: n as u32,
                     in_width: config.layer_input_size(layer) as u32,
@@ -281,7 +343,7 @@ impl Plan {
                     h_out: h_out as u32,
                     step: s as u32,
                     chunk_start: chunk_start as u32,
-                    chunk_steps: chunk_cap.min(t_len - chunk_start) as u32,
+                    chunk_steps: chunk_steps as u32,
                     chunk_cap: chunk_cap as u32,
                     gx_cols4: cols4 as u32,
                     out_width: width as u32,
@@ -292,9 +354,8 @@ impl Plan {
                         0
                     },
                 });
-                let offset = ((layer * t_len + s) as u64 * PARAMS_STRIDE) as u32;
                 if s == chunk_start {
-                    let rows = (chunk_cap.min(t_len - s) * n) as u64;
+                    let rows = (chunk_steps * n) as u64;
                     let y = rows.div_ceil(rows_per_wg_y) as u32;
                     dispatches.push(Dispatch {
                         kernel: Kernel::InputProjection,
@@ -303,6 +364,20 @@ impl Plan {
                         workgroups: [proj_x as u32, y, dirs as u32],
                         label: format!("layer {layer} steps {s}.. input_projection"),
                     });
+                }
+                if kind == PlanKind::Sequence {
+                    dispatches.push(Dispatch {
+                        kernel: sequence_kernel,
+                        bind_group: BindGroupSlot::Sequence { layer },
+                        dynamic_offset: offset,
+                        workgroups: sequence_wg,
+                        label: format!(
+                            "layer {layer} steps {s}..{} {}",
+                            s + chunk_steps,
+                            sequence_kernel.name()
+                        ),
+                    });
+                    continue;
                 }
                 let parity = s % 2;
                 dispatches.push(Dispatch {
@@ -323,7 +398,14 @@ impl Plan {
                 }
             }
         }
+        debug_assert_eq!(table.len() as u64, entries);
         Ok(Self {
+            kind,
+            sequence_rows: if kind == PlanKind::Sequence {
+                sequence_rows
+            } else {
+                0
+            },
             seq_len: t_len,
             batch: n,
             chunk_cap,
@@ -344,9 +426,13 @@ impl Plan {
         })
     }
 
-    /// Which of the two `h` buffers holds the final states: the parity of T.
+    /// Which of the two `h` buffers holds the final states: the parity of T for the per-step
+    /// plan (steps alternate them), the first for the sequence plan (it updates `h[0]` in place).
     pub fn final_state_buffer(&self) -> usize {
-        self.seq_len % 2
+        match self.kind {
+            PlanKind::PerStep => self.seq_len % 2,
+            PlanKind::Sequence => 0,
+        }
     }
 }
 
@@ -447,6 +533,71 @@ mod tests {
         let entry = p.table[7];
         assert_eq!((entry.chunk_start, entry.chunk_steps), (6, 2));
         let p = plan(&config, 9, 3, &limits).unwrap();
+        let last = p.table.last().unwrap();
+        assert_eq!((last.chunk_start, last.chunk_steps), (8, 1));
+    }
+
+    fn sequence_tiling(config: &RnnConfig, parallel: Option<u32>) -> Tiling {
+        Tiling {
+            sequence: Some(crate::gpu::kernels::SequenceTiling {
+                wg: 32,
+                slice_max: 16,
+                parallel,
+            }),
+            ..Tiling::for_config(config)
+        }
+    }
+
+    #[test]
+    fn the_sequence_plan_is_one_projection_and_one_sequence_dispatch_per_layer_and_chunk() {
+        let config = RnnConfig::gru(5, 7)
+            .with_num_layers(3)
+            .with_bidirectional(true);
+        let tiling = sequence_tiling(&config, Some(2));
+        let p = Plan::new(&config, &tiling, 11, 37, &ROOMY).unwrap();
+        assert_eq!(p.kind, PlanKind::Sequence);
+        assert_eq!(count(&p, Kernel::InputProjection), 3);
+        assert_eq!(count(&p, Kernel::GruSequence), 3);
+        assert_eq!(p.dispatches.len(), 6);
+        assert_eq!(p.table.len(), 3, "one table entry per layer and chunk");
+        assert_eq!(p.sizes.table, 3 * PARAMS_STRIDE);
+        assert_eq!(p.final_state_buffer(), 0);
+        // Two workgroups in flight over two directions: one slice per direction, capped at
+        // slice_max = 16 rows, so 37 rows take 3 workgroups per direction, register blocks of 8.
+        let seq = &p.dispatches[1];
+        assert_eq!(seq.workgroups, [3, 1, 2]);
+        assert_eq!(seq.bind_group, BindGroupSlot::Sequence { layer: 0 });
+        assert_eq!(p.sequence_rows, 8);
+        assert_eq!((p.table[1].chunk_start, p.table[1].chunk_steps), (0, 11));
+        assert_eq!(p.dispatches[2].dynamic_offset, 256);
+
+        // GPU-style tiling: one workgroup per SEQUENCE_ROWS rows; a single row gets RB = 1.
+        let p = Plan::new(&config, &sequence_tiling(&config, None), 11, 37, &ROOMY).unwrap();
+        assert_eq!(p.dispatches[1].workgroups, [5, 1, 2]);
+        let p = Plan::new(&config, &sequence_tiling(&config, None), 11, 1, &ROOMY).unwrap();
+        assert_eq!(
+            (p.dispatches[1].workgroups, p.sequence_rows),
+            ([1, 1, 2], 1)
+        );
+
+        // A projection keeps the per-step plan whatever the tiling says.
+        let proj = RnnConfig::lstm(3, 8).with_proj_size(2);
+        let p = Plan::new(&proj, &sequence_tiling(&proj, Some(2)), 5, 3, &ROOMY).unwrap();
+        assert_eq!(p.kind, PlanKind::PerStep);
+        assert_eq!(count(&p, Kernel::LstmStep), 5);
+    }
+
+    #[test]
+    fn the_sequence_plan_runs_one_dispatch_per_projection_chunk() {
+        let config = RnnConfig::lstm(4, 8).with_bidirectional(true);
+        let limits = PlanLimits {
+            max_binding: 1920,
+            ..ROOMY
+        };
+        let p = Plan::new(&config, &sequence_tiling(&config, Some(2)), 9, 3, &limits).unwrap();
+        assert_eq!(p.chunk_cap, 2);
+        assert_eq!(count(&p, Kernel::InputProjection), 5);
+        assert_eq!(count(&p, Kernel::LstmSequence), 5);
         let last = p.table.last().unwrap();
         assert_eq!((last.chunk_start, last.chunk_steps), (8, 1));
     }

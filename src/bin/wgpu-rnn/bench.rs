@@ -1,5 +1,7 @@
 //! `wgpu-rnn bench`: times whole forwards of a freshly initialised model, host input to host
-//! output, after warm-up; prints median and min ms and GFLOP/s (or one JSON line).
+//! output, after warm-up; prints median and min ms and GFLOP/s, and on the GPU the plan, the GPU
+//! buffer bytes and (where the adapter has timestamp queries) the GPU time of the pass (or one
+//! JSON line).
 
 use clap::ValueEnum;
 use rand::{Rng, SeedableRng};
@@ -92,12 +94,31 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
         BenchDevice::Gpu => (DeviceChoice::Gpu, "gpu"),
     };
     let backend = Backend::choose(choice, &model)?;
+    let gpu = match &backend {
+        Backend::Gpu(gpu) => Some(gpu),
+        Backend::Cpu(_) => None,
+    };
+    if let Some(gpu) = gpu {
+        gpu.set_gpu_timing(true);
+    }
+    let mut gpu_ms = Vec::new();
+    let mut timed = 0;
     let timings = Timings::measure(args.warmup, args.iters.max(1), || {
-        backend.forward(&input).map(drop)
+        backend.forward(&input).map(drop)?;
+        timed += 1;
+        if timed > args.warmup
+            && let Some(ms) = gpu.and_then(|g| g.last_gpu_ms())
+        {
+            gpu_ms.push(ms);
+        }
+        Ok::<(), Error>(())
     })?;
+    let gpu_median = (!gpu_ms.is_empty()).then(|| Timings { runs_ms: gpu_ms }.median_ms());
     let median = timings.median_ms();
     let gflops = forward_flops(&config, args.seq_len, args.batch) / (median * 1e6);
     let peak = host_peak_bytes();
+    let plan = gpu.map(|g| format!("{:?}", g.plan_kind()));
+    let (weight_bytes, shape_bytes) = gpu.map_or((0, 0), |g| g.gpu_buffer_bytes());
     if args.json {
         let peak = peak.map_or("null".to_string(), |p| p.to_string());
         println!(
@@ -105,7 +126,9 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
                 "{{\"impl\":\"wgpu-rnn\",\"module\":\"{}\",\"device\":\"{}\",\"adapter\":\"{}\",",
                 "\"input_size\":{},\"hidden_size\":{},\"layers\":{},\"batch\":{},\"seq_len\":{},",
                 "\"bidirectional\":{},\"proj_size\":{},\"iters\":{},\"median_ms\":{:.4},",
-                "\"min_ms\":{:.4},\"gflops\":{:.4},\"host_peak_bytes\":{}}}"
+                "\"min_ms\":{:.4},\"gflops\":{:.4},\"host_peak_bytes\":{},\"plan\":{},",
+                "\"gpu_weight_bytes\":{},\"gpu_shape_bytes\":{},\"gpu_buffer_bytes\":{},",
+                "\"gpu_time_ms\":{}}}"
             ),
             kind.name(),
             device,
@@ -122,6 +145,12 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
             timings.min_ms(),
             gflops,
             peak,
+            plan.as_ref()
+                .map_or("null".to_string(), |p| format!("\"{p}\"")),
+            weight_bytes,
+            shape_bytes,
+            weight_bytes + shape_bytes,
+            gpu_median.map_or("null".to_string(), |ms| format!("{ms:.4}")),
         );
     } else {
         println!(
@@ -139,6 +168,20 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
         println!("{gflops:.3} GFLOP/s");
         if let Some(p) = peak {
             println!("host peak memory {:.1} MiB", p as f64 / (1 << 20) as f64);
+        }
+        if let Some(plan) = plan {
+            let mib = |b: u64| b as f64 / (1 << 20) as f64;
+            println!("plan {plan}");
+            println!(
+                "GPU buffers {:.2} MiB: weights {:.2} MiB, this call shape {:.2} MiB",
+                mib(weight_bytes + shape_bytes),
+                mib(weight_bytes),
+                mib(shape_bytes)
+            );
+            match gpu_median {
+                Some(ms) => println!("GPU time (timestamp queries) median {ms:.3} ms"),
+                None => println!("GPU time: the adapter has no timestamp queries"),
+            }
         }
     }
     Ok(())

@@ -22,7 +22,7 @@ pub enum Backend<'m> {
     /// The CPU reference.
     Cpu(&'m Model),
     /// A GPU model.
-    Gpu(GpuModel),
+    Gpu(Box<GpuModel>),
 }
 
 impl<'m> Backend<'m> {
@@ -32,7 +32,10 @@ impl<'m> Backend<'m> {
             return Ok(Backend::Cpu(model));
         }
         match GpuContext::new() {
-            Ok(context) => Ok(Backend::Gpu(GpuModel::new(model, Arc::new(context))?)),
+            Ok(context) => Ok(Backend::Gpu(Box::new(GpuModel::new(
+                model,
+                Arc::new(context),
+            )?))),
             Err(e) if choice == DeviceChoice::Auto => {
                 eprintln!("wgpu-rnn: notice: {e}; running on the CPU");
                 Ok(Backend::Cpu(model))

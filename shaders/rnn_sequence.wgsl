@@ -1,0 +1,176 @@
+// rnn_sequence: every step of a chunk of one Elman RNN layer in ONE dispatch (a persistent
+// kernel), for models whose hidden state fits in workgroup memory: h' = act(gx + W_hh h), the
+// biases being already in gx. CPU twin: the step loop of `cpu::forward_prepared` calling
+// `cpu::rnn_step`.
+//
+// Workgroup (b, 0, d) owns a slice of batch rows [b·slice, b·slice + slice) of direction d, where
+// slice = ceil(N / num_workgroups.x). It keeps h of its rows in workgroup memory (double-buffered,
+// as vec4 along k, zero-padded) and loops over the steps with a workgroupBarrier() between them:
+// no per-step dispatch. Within a step, invocation i computes hidden units j = i, i + WG, ... for
+// blocks of RB rows: each W_hh load (lane-contiguous in j) is reused across the block's rows, and each h load brings 4 inputs k at once (the same for
+// every invocation: a broadcast read). Where invocations are emulated by SIMD lanes and every
+// load costs per lane (Mesa 25.0 lavapipe), loads per multiply-add are what count; on GPUs the
+// same shape reads W_hh coalesced and h from workgroup memory without bank conflicts.
+//
+// At step s the forward direction handles t = s, the reverse t = len_n - 1 - s; a row with
+// s >= len_n keeps its state and writes 0 to output[s] (its direction's half). h is loaded from
+// the state buffer at the start of the dispatch and stored back at the end, so a sequence split
+// into chunks (projection chunks) continues where the previous dispatch stopped.
+//
+// Layouts: gx (D, chunk_cap, N, 4·C4); w_hh (D, H, H), K-major; h states (L, D, N, H) with this
+// layer at state_base; output (T, N, D·H).
+
+// Keep in sync with `Params` in src/gpu/kernels.rs.
+struct Params {
+    batch: u32,
+    in_width: u32,
+    hidden: u32,
+    h_out: u32,
+    step: u32,
+    chunk_start: u32,
+    chunk_steps: u32,
+    chunk_cap: u32,
+    gx_cols4: u32,
+    out_width: u32,
+    state_base: u32,
+    cell_base: u32,
+}
+
+override WG: u32 = 64u;
+override RELU: bool = false;
+// vec4 entries of workgroup memory: 2 · SLICE_MAX · ceil(H / 4), SLICE_MAX the most rows a
+// workgroup holds.
+override HBUF: u32 = 256u;
+// Batch rows per register block (at most ROWS), chosen per call shape.
+override RB: u32 = 4u;
+// Largest register block. Keep in sync with `SEQUENCE_ROWS` in src/gpu/kernels.rs.
+const ROWS: u32 = 8u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> gx: array<f32>;
+@group(0) @binding(2) var<storage, read> w_hh: array<f32>;
+@group(0) @binding(3) var<storage, read> lengths: array<u32>;
+@group(0) @binding(4) var<storage, read_write> h: array<f32>;
+@group(0) @binding(5) var<storage, read_write> output: array<f32>;
+
+var<workgroup> hbuf: array<vec4<f32>, HBUF>;
+
+// NaN test on the bits, which no floating-point optimisation may drop.
+fn is_nan(x: f32) -> bool {
+    return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
+
+// tanh without overflow for large |x| (some drivers' tanh returns NaN past |x| ~ 44); NaN stays NaN.
+fn tanh_stable(x: f32) -> f32 {
+    let e = exp(-2.0 * abs(x));
+    let t = (1.0 - e) / (1.0 + e);
+    return select(select(-t, t, x >= 0.0), x, is_nan(x));
+}
+
+// PyTorch's relu: NaN stays NaN. The test is on the bits because a compiler may turn a float
+// compare-and-select into max(x, 0), which returns 0 for NaN (Mesa's GL driver does).
+fn relu(x: f32) -> f32 {
+    let bits = bitcast<u32>(x);
+    let negative = (bits >> 31u) == 1u && (bits & 0x7fffffffu) <= 0x7f800000u;
+    return select(x, 0.0, negative);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn main(
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
+    let hidden = params.hidden;
+    let h4 = (hidden + 3u) / 4u;
+    let n_rows = params.batch;
+    let slice = (n_rows + groups.x - 1u) / groups.x;
+    let n0 = min(wid.x * slice, n_rows);
+    let rows = min(slice, n_rows - n0);
+    let d = wid.z;
+    let half = HBUF / 2u;
+    let state = params.state_base + (d * n_rows + n0) * hidden;
+    // Padding (k >= H) and rows past the slice stay 0 in both halves: register blocks read them.
+    for (var i = lid.x; i < HBUF; i += WG) {
+        hbuf[i] = vec4<f32>(0.0);
+    }
+    workgroupBarrier();
+    for (var i = lid.x; i < rows * hidden; i += WG) {
+        let k = i % hidden;
+        hbuf[(i / hidden) * h4 + k / 4u][k % 4u] = h[state + i];
+    }
+    workgroupBarrier();
+
+    let gx_stride = params.gx_cols4 * 4u;
+    let w_base = d * hidden * hidden;
+    var cur = 0u;
+    let end = params.chunk_start + params.chunk_steps;
+    for (var s = params.chunk_start; s < end; s++) {
+        let src = cur * half;
+        let dst = half - src;
+        let gx_base = d * params.chunk_cap * n_rows + (s - params.chunk_start) * n_rows;
+        for (var rb = 0u; rb < rows; rb += RB) {
+            // A uniform loop (every invocation runs every iteration, the last ones on a clamped
+            // unit whose results they drop): uniform control flow lets drivers that emulate
+            // invocations with SIMD lanes (lavapipe) read h as one broadcast instead of a gather.
+            for (var j0 = 0u; j0 < hidden; j0 += WG) {
+                let j = min(j0 + lid.x, hidden - 1u);
+                let mine = j0 + lid.x < hidden;
+                var acc: array<f32, ROWS>;
+                let hb = src + rb * h4;
+                for (var k4 = 0u; k4 < h4; k4++) {
+                    // Rows k >= H of W_hh do not exist: a clamped read, zeroed.
+                    let k = 4u * k4;
+                    let w_at = w_base + j;
+                    let w0 = w_hh[w_at + k * hidden];
+                    let w1 = select(0.0, w_hh[w_at + min(k + 1u, hidden - 1u) * hidden], k + 1u < hidden);
+                    let w2 = select(0.0, w_hh[w_at + min(k + 2u, hidden - 1u) * hidden], k + 2u < hidden);
+                    let w3 = select(0.0, w_hh[w_at + min(k + 3u, hidden - 1u) * hidden], k + 3u < hidden);
+                    for (var r = 0u; r < RB; r++) {
+                        let x = hbuf[hb + r * h4 + k4];
+                        acc[r] += w0 * x.x + w1 * x.y + w2 * x.z + w3 * x.w;
+                    }
+                }
+                for (var r = 0u; r < RB; r++) {
+                    let m = rb + r;
+                    if m >= rows {
+                        break;
+                    }
+                    let n = n0 + m;
+                    let len = lengths[n];
+                    let own = m * h4 + j / 4u;
+                    if !mine {
+                        continue;
+                    }
+                    if s >= len {
+                        hbuf[dst + own][j % 4u] = hbuf[src + own][j % 4u];
+                        output[(s * n_rows + n) * params.out_width + d * hidden + j] = 0.0;
+                        continue;
+                    }
+                    var t = s;
+                    if d == 1u {
+                        t = len - 1u - s;
+                    }
+                    let pre = gx[(gx_base + n) * gx_stride + j] + acc[r];
+                    var h_new: f32;
+                    if RELU {
+                        h_new = relu(pre);
+                    } else {
+                        h_new = tanh_stable(pre);
+                    }
+                    hbuf[dst + own][j % 4u] = h_new;
+                    output[(t * n_rows + n) * params.out_width + d * hidden + j] = h_new;
+                }
+            }
+        }
+        workgroupBarrier();
+        cur = 1u - cur;
+    }
+
+    let last = cur * half;
+    for (var i = lid.x; i < rows * hidden; i += WG) {
+        let k = i % hidden;
+        h[state + i] = hbuf[last + (i / hidden) * h4 + k / 4u][k % 4u];
+    }
+}
