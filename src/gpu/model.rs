@@ -9,7 +9,8 @@ use crate::error::{Error, Result};
 use crate::forward::{ForwardInput, ForwardOutput, Prepared};
 use crate::gpu::context::{GpuContext, NEEDED_STORAGE_BUFFERS};
 use crate::gpu::kernels::{self, Kernel, Params, Pipelines, Tiling};
-use crate::gpu::plan::{BindGroupSlot, Plan, PlanLimits};
+use crate::gpu::plan::{BindGroupSlot, BufferSizes, Plan, PlanLimits};
+use crate::gpu::workspace::Workspace;
 use crate::model::{LayerParams, Model};
 
 /// The weights of one layer, both directions in each buffer.
@@ -28,15 +29,32 @@ struct LayerWeights {
     w_hr: Option<wgpu::Buffer>,
 }
 
+/// The buffers a plan's dispatches bind, sized by its [`BufferSizes`]: shared by the host
+/// forward's cache and the workspaces of [`GpuModel::encode_forward`] and
+/// [`crate::gpu::GpuStream`].
+#[derive(Debug)]
+pub(crate) struct ShapeBuffers {
+    /// Input `x` (T, N, I).
+    pub(crate) x: wgpu::Buffer,
+    /// Per-row lengths (N) as `u32`.
+    pub(crate) lengths: wgpu::Buffer,
+    /// The input projection `gx`.
+    pub(crate) gx: wgpu::Buffer,
+    /// The two alternating `h` state buffers (L, D, N, H_out).
+    pub(crate) h: [wgpu::Buffer; 2],
+    /// The `c` state buffer (L, D, N, H), LSTM only.
+    pub(crate) c: Option<wgpu::Buffer>,
+    /// The `lstm_step` → `lstm_projection` scratch, projection only.
+    pub(crate) u: Option<wgpu::Buffer>,
+    /// The layer outputs (T, N, D·H_out); the last layer writes `outputs[(L - 1) % 2]`.
+    pub(crate) outputs: Vec<wgpu::Buffer>,
+}
+
 /// Buffers, bind groups and plan for one call shape (T, N).
 #[derive(Debug)]
 struct ShapeCache {
     plan: Plan,
-    x: wgpu::Buffer,
-    lengths: wgpu::Buffer,
-    h: [wgpu::Buffer; 2],
-    c: Option<wgpu::Buffer>,
-    outputs: Vec<wgpu::Buffer>,
+    buffers: ShapeBuffers,
     staging: wgpu::Buffer,
     bind_groups: Vec<wgpu::BindGroup>,
 }
@@ -52,6 +70,8 @@ pub struct GpuModel {
     layers: Vec<LayerWeights>,
     /// The buffers of the last call shape (boxed: a `GpuModel` stays small to move).
     cache: Mutex<Option<Box<ShapeCache>>>,
+    /// The workspace of the last [`GpuModel::encode_forward`] shape.
+    pub(crate) encode_cache: Mutex<Option<Box<Workspace>>>,
 }
 
 const STORAGE_IN: wgpu::BufferUsages =
@@ -109,6 +129,7 @@ impl GpuModel {
                 .collect();
             (pipelines, layers)
         })?;
+        context.count_pipelines(2 + u64::from(config.proj_size > 0));
         Ok(Self {
             context,
             config,
@@ -116,6 +137,7 @@ impl GpuModel {
             tiling,
             layers,
             cache: Mutex::new(None),
+            encode_cache: Mutex::new(None),
         })
     }
 
@@ -158,11 +180,11 @@ impl GpuModel {
         let c_len = plan.sizes.c;
         let encoder = self.context.scoped(&what, || {
             let queue = self.context.queue();
-            queue.write_buffer(&cache.x, 0, bytemuck::cast_slice(&prepared.x));
+            queue.write_buffer(&cache.buffers.x, 0, bytemuck::cast_slice(&prepared.x));
             let lengths: Vec<u32> = (0..n).map(|r| prepared.length(r) as u32).collect();
-            queue.write_buffer(&cache.lengths, 0, bytemuck::cast_slice(&lengths));
-            queue.write_buffer(&cache.h[0], 0, bytemuck::cast_slice(&prepared.h0));
-            if let Some(c) = &cache.c {
+            queue.write_buffer(&cache.buffers.lengths, 0, bytemuck::cast_slice(&lengths));
+            queue.write_buffer(&cache.buffers.h[0], 0, bytemuck::cast_slice(&prepared.h0));
+            if let Some(c) = &cache.buffers.c {
                 queue.write_buffer(c, 0, bytemuck::cast_slice(&prepared.c0));
             }
             let mut encoder =
@@ -176,23 +198,13 @@ impl GpuModel {
                     label: Some("wgpu-rnn.forward"),
                     timestamp_writes: None,
                 });
-                let mut current = None;
-                for d in &plan.dispatches {
-                    if current != Some(d.kernel) {
-                        pass.set_pipeline(&self.pipelines.get(d.kernel).pipeline);
-                        current = Some(d.kernel);
-                    }
-                    let group = &cache.bind_groups[d.bind_group.index(config.num_layers)];
-                    pass.set_bind_group(0, group, &[d.dynamic_offset]);
-                    let [x, y, z] = d.workgroups;
-                    pass.dispatch_workgroups(x, y, z);
-                }
+                self.record(&mut pass, plan, &cache.bind_groups);
             }
-            let last = &cache.outputs[(config.num_layers - 1) % 2];
+            let last = &cache.buffers.outputs[(config.num_layers - 1) % 2];
             encoder.copy_buffer_to_buffer(last, 0, &cache.staging, 0, out_len);
-            let h_final = &cache.h[plan.final_state_buffer()];
+            let h_final = &cache.buffers.h[plan.final_state_buffer()];
             encoder.copy_buffer_to_buffer(h_final, 0, &cache.staging, out_len, h_len);
-            if let Some(c) = &cache.c {
+            if let Some(c) = &cache.buffers.c {
                 encoder.copy_buffer_to_buffer(c, 0, &cache.staging, out_len + h_len, c_len);
             }
             encoder
@@ -204,6 +216,7 @@ impl GpuModel {
             out_len + h_len + c_len,
         )?;
         let c_n = cache
+            .buffers
             .c
             .as_ref()
             .map(|_| data.split_off(((out_len + h_len) / 4) as usize));
@@ -218,124 +231,178 @@ impl GpuModel {
         let ctx = &*self.context;
         let what = format!("allocating buffers for {config} with T={t_len}, N={n}");
         ctx.scoped(&what, || {
-            let sizes = plan.sizes;
-            let usage_state = STORAGE_IN | wgpu::BufferUsages::COPY_SRC;
-            let x = ctx.create_buffer("wgpu-rnn.x", sizes.x, STORAGE_IN);
-            let lengths = ctx.create_buffer("wgpu-rnn.lengths", sizes.lengths, STORAGE_IN);
-            let gx = ctx.create_buffer("wgpu-rnn.gx", sizes.gx, wgpu::BufferUsages::STORAGE);
-            let h = [
-                ctx.create_buffer("wgpu-rnn.h0", sizes.h, usage_state),
-                ctx.create_buffer("wgpu-rnn.h1", sizes.h, usage_state),
-            ];
-            let c = (sizes.c > 0).then(|| ctx.create_buffer("wgpu-rnn.c", sizes.c, usage_state));
-            let u = (sizes.u > 0)
-                .then(|| ctx.create_buffer("wgpu-rnn.u", sizes.u, wgpu::BufferUsages::STORAGE));
-            let outputs: Vec<wgpu::Buffer> = (0..sizes.output_buffers)
-                .map(|i| {
-                    ctx.create_buffer(
-                        &format!("wgpu-rnn.output{i}"),
-                        sizes.output,
-                        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                    )
-                })
-                .collect();
-            let mut table = vec![0u8; sizes.table as usize];
-            for (i, entry) in plan.table.iter().enumerate() {
-                let at = i * kernels::PARAMS_STRIDE as usize;
-                table[at..at + std::mem::size_of::<Params>()]
-                    .copy_from_slice(bytemuck::bytes_of(entry));
-            }
-            let table =
-                ctx.create_buffer_with("wgpu-rnn.params", &table, wgpu::BufferUsages::UNIFORM);
+            let buffers = self.create_buffers(&plan.sizes);
+            let table = self.create_table(&plan);
             let staging = ctx.create_buffer(
                 "wgpu-rnn.staging",
-                sizes.staging,
+                plan.sizes.staging,
                 wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             );
-
-            let params = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &table,
-                offset: 0,
-                size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
-            });
-            let layers = config.num_layers;
-            let slots = BindGroupSlot::all(layers, config.proj_size > 0);
-            let bind_groups =
-                slots
-                    .iter()
-                    .map(|&slot| {
-                        let (kernel, buffers): (Kernel, Vec<&wgpu::Buffer>) = match slot {
-                            BindGroupSlot::InputProjection { layer } => {
-                                let w = &self.layers[layer];
-                                let input = if layer == 0 {
-                                    &x
-                                } else {
-                                    &outputs[(layer - 1) % 2]
-                                };
-                                (
-                                    Kernel::InputProjection,
-                                    vec![input, &w.w_ih, &w.bias, &lengths, &gx],
-                                )
-                            }
-                            BindGroupSlot::Step { layer, parity } => {
-                                let w = &self.layers[layer];
-                                let out = &outputs[layer % 2];
-                                let (prev, next) = (&h[parity], &h[1 - parity]);
-                                let kernel = Kernel::step(config.family());
-                                let list = match config.family() {
-                                    Family::Rnn => vec![&gx, &w.w_hh, &lengths, prev, next, out],
-                                    Family::Lstm => {
-                                        let next = u.as_ref().unwrap_or(next);
-                                        let c = c.as_ref().expect("LSTM has a cell state buffer");
-                                        vec![&gx, &w.w_hh, &lengths, prev, next, c, out]
-                                    }
-                                    Family::Gru => {
-                                        let b_hn = w.b_hn.as_ref().expect("GRU uploads b_hn");
-                                        vec![&gx, &w.w_hh, b_hn, &lengths, prev, next, out]
-                                    }
-                                };
-                                (kernel, list)
-                            }
-                            BindGroupSlot::LstmProjection { layer, parity } => {
-                                let w = &self.layers[layer];
-                                let w_hr = w.w_hr.as_ref().expect("projection uploads W_hr");
-                                let u = u.as_ref().expect("projection has a scratch buffer");
-                                let out = &outputs[layer % 2];
-                                (
-                                    Kernel::LstmProjection,
-                                    vec![w_hr, &lengths, u, &h[parity], &h[1 - parity], out],
-                                )
-                            }
-                        };
-                        let mut entries = vec![wgpu::BindGroupEntry {
-                            binding: 0,
-                            resource: params.clone(),
-                        }];
-                        entries.extend(buffers.iter().enumerate().map(|(i, b)| {
-                            wgpu::BindGroupEntry {
-                                binding: i as u32 + 1,
-                                resource: b.as_entire_binding(),
-                            }
-                        }));
-                        debug_assert_eq!(entries.len(), kernel.bindings().len());
-                        ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
-                            label: Some(kernel.label()),
-                            layout: &self.pipelines.get(kernel).layout,
-                            entries: &entries,
-                        })
-                    })
-                    .collect();
+            let bind_groups = self.create_bind_groups(&buffers, &table);
             ShapeCache {
                 plan,
-                x,
-                lengths,
-                h,
-                c,
-                outputs,
+                buffers,
                 staging,
                 bind_groups,
             }
         })
+    }
+
+    /// Creates the buffers of `sizes` (call inside [`GpuContext::scoped`]). State and output
+    /// buffers can be copied from and to (`COPY_SRC | COPY_DST`).
+    pub(crate) fn create_buffers(&self, sizes: &BufferSizes) -> ShapeBuffers {
+        let ctx = &*self.context;
+        let usage_state = STORAGE_IN | wgpu::BufferUsages::COPY_SRC;
+        let x = ctx.create_buffer("wgpu-rnn.x", sizes.x, STORAGE_IN);
+        let lengths = ctx.create_buffer("wgpu-rnn.lengths", sizes.lengths, STORAGE_IN);
+        let gx = ctx.create_buffer("wgpu-rnn.gx", sizes.gx, wgpu::BufferUsages::STORAGE);
+        let h = [
+            ctx.create_buffer("wgpu-rnn.h0", sizes.h, usage_state),
+            ctx.create_buffer("wgpu-rnn.h1", sizes.h, usage_state),
+        ];
+        let c = (sizes.c > 0).then(|| ctx.create_buffer("wgpu-rnn.c", sizes.c, usage_state));
+        let u = (sizes.u > 0)
+            .then(|| ctx.create_buffer("wgpu-rnn.u", sizes.u, wgpu::BufferUsages::STORAGE));
+        let outputs: Vec<wgpu::Buffer> = (0..sizes.output_buffers)
+            .map(|i| ctx.create_buffer(&format!("wgpu-rnn.output{i}"), sizes.output, usage_state))
+            .collect();
+        ShapeBuffers {
+            x,
+            lengths,
+            gx,
+            h,
+            c,
+            u,
+            outputs,
+        }
+    }
+
+    /// Creates and fills the per-step uniform table of `plan` (call inside
+    /// [`GpuContext::scoped`]; the data lands with the next submit on the queue).
+    pub(crate) fn create_table(&self, plan: &Plan) -> wgpu::Buffer {
+        let mut table = vec![0u8; plan.sizes.table as usize];
+        for (i, entry) in plan.table.iter().enumerate() {
+            let at = i * kernels::PARAMS_STRIDE as usize;
+            table[at..at + std::mem::size_of::<Params>()]
+                .copy_from_slice(bytemuck::bytes_of(entry));
+        }
+        self.context
+            .create_buffer_with("wgpu-rnn.params", &table, wgpu::BufferUsages::UNIFORM)
+    }
+
+    /// Creates the bind groups of every [`BindGroupSlot`] over `buffers` and `table`, in
+    /// [`BindGroupSlot::index`] order (call inside [`GpuContext::scoped`]).
+    pub(crate) fn create_bind_groups(
+        &self,
+        buffers: &ShapeBuffers,
+        table: &wgpu::Buffer,
+    ) -> Vec<wgpu::BindGroup> {
+        let config = &self.config;
+        let ctx = &*self.context;
+        let ShapeBuffers {
+            x,
+            lengths,
+            gx,
+            h,
+            c,
+            u,
+            outputs,
+        } = buffers;
+        let params = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: table,
+            offset: 0,
+            size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
+        });
+        let layers = config.num_layers;
+        let slots = BindGroupSlot::all(layers, config.proj_size > 0);
+        slots
+            .iter()
+            .map(|&slot| {
+                let (kernel, buffers): (Kernel, Vec<&wgpu::Buffer>) = match slot {
+                    BindGroupSlot::InputProjection { layer } => {
+                        let w = &self.layers[layer];
+                        let input = if layer == 0 {
+                            x
+                        } else {
+                            &outputs[(layer - 1) % 2]
+                        };
+                        (
+                            Kernel::InputProjection,
+                            vec![input, &w.w_ih, &w.bias, lengths, gx],
+                        )
+                    }
+                    BindGroupSlot::Step { layer, parity } => {
+                        let w = &self.layers[layer];
+                        let out = &outputs[layer % 2];
+                        let (prev, next) = (&h[parity], &h[1 - parity]);
+                        let kernel = Kernel::step(config.family());
+                        let list = match config.family() {
+                            Family::Rnn => vec![gx, &w.w_hh, lengths, prev, next, out],
+                            Family::Lstm => {
+                                let next = u.as_ref().unwrap_or(next);
+                                let c = c.as_ref().expect("LSTM has a cell state buffer");
+                                vec![gx, &w.w_hh, lengths, prev, next, c, out]
+                            }
+                            Family::Gru => {
+                                let b_hn = w.b_hn.as_ref().expect("GRU uploads b_hn");
+                                vec![gx, &w.w_hh, b_hn, lengths, prev, next, out]
+                            }
+                        };
+                        (kernel, list)
+                    }
+                    BindGroupSlot::LstmProjection { layer, parity } => {
+                        let w = &self.layers[layer];
+                        let w_hr = w.w_hr.as_ref().expect("projection uploads W_hr");
+                        let u = u.as_ref().expect("projection has a scratch buffer");
+                        let out = &outputs[layer % 2];
+                        (
+                            Kernel::LstmProjection,
+                            vec![w_hr, lengths, u, &h[parity], &h[1 - parity], out],
+                        )
+                    }
+                };
+                let mut entries = vec![wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: params.clone(),
+                }];
+                entries.extend(
+                    buffers
+                        .iter()
+                        .enumerate()
+                        .map(|(i, b)| wgpu::BindGroupEntry {
+                            binding: i as u32 + 1,
+                            resource: b.as_entire_binding(),
+                        }),
+                );
+                debug_assert_eq!(entries.len(), kernel.bindings().len());
+                ctx.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(kernel.label()),
+                    layout: &self.pipelines.get(kernel).layout,
+                    entries: &entries,
+                })
+            })
+            .collect()
+    }
+
+    /// Records `plan`'s dispatches into `pass`, binding `bind_groups` (from
+    /// [`GpuModel::create_bind_groups`]).
+    pub(crate) fn record(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        plan: &Plan,
+        bind_groups: &[wgpu::BindGroup],
+    ) {
+        let mut current = None;
+        for d in &plan.dispatches {
+            if current != Some(d.kernel) {
+                pass.set_pipeline(&self.pipelines.get(d.kernel).pipeline);
+                current = Some(d.kernel);
+            }
+            let group = &bind_groups[d.bind_group.index(self.config.num_layers)];
+            pass.set_bind_group(0, group, &[d.dynamic_offset]);
+            let [x, y, z] = d.workgroups;
+            pass.dispatch_workgroups(x, y, z);
+        }
     }
 }
 
