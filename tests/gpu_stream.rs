@@ -6,6 +6,7 @@
 //! - `encode_forward` into an application's encoder, application buffers in and out;
 //! - several models on one application-owned device, in one encoder;
 //! - no buffers, bind groups or pipelines created by a step after warm-up;
+//! - in-place steps over the stream's own input buffer, (N, I) one-step inputs, refused misuse;
 //! - asynchronous readback (future, `try_take`, `wait`, busy slot, unsubmitted encoder);
 //! - `Send + Sync` of every public GPU type (compile time).
 //!
@@ -210,7 +211,9 @@ fn stream_case(rng: &mut StdRng, ctx: &Arc<GpuContext>) -> Result<f64, String> {
     let cell = config.kind.is_cell();
     let n = rng.random_range(1..=9);
     let t_len = rng.random_range(1..=if cell { 12 } else { 40 });
-    let max_steps = rng.random_range(1..=8);
+    // Up to 12 step counts: more than the 8 programs a stream keeps, so some are dropped while
+    // an unsubmitted encoder still uses them.
+    let max_steps = rng.random_range(1..=12);
     let (i, h_out, hidden, layers) = (
         config.input_size,
         config.output_hidden(),
@@ -679,5 +682,49 @@ fn readback_futures_resolve_after_submit_and_refuse_misuse() {
         let read = readback.encode(&mut encoder, &gpu_t).unwrap();
         ctx.queue().submit([encoder.finish()]);
         assert_eq!(read.wait().unwrap(), t);
+    }
+}
+
+#[test]
+fn in_place_steps_and_rank_two_inputs_match_encode_step() {
+    let mut rng = StdRng::seed_from_u64(7);
+    for backend in gpu::backends() {
+        let ctx = &backend.context;
+        let model = Model::new(RnnConfig::lstm(6, 9).with_proj_size(4), &mut rng).unwrap();
+        let gpu_model = Arc::new(GpuModel::new(&model, ctx.clone()).unwrap());
+        let n = 3;
+        let mut a = GpuStream::new(gpu_model.clone(), n, 2).unwrap();
+        let mut b = GpuStream::new(gpu_model.clone(), n, 2).unwrap();
+        let outs_a = GpuTensor::zeros(ctx, "a", [n, 4]).unwrap();
+        let outs_b = GpuTensor::zeros(ctx, "b", [1, n, 4]).unwrap();
+        for _ in 0..5 {
+            let x = tensor(&mut rng, &[n, 6], 1.0);
+            // a: the application's (N, I) tensor; b: written straight into the stream's input.
+            let x_gpu = GpuTensor::from_tensor(ctx, "x", &x).unwrap();
+            ctx.queue()
+                .write_buffer(b.input().buffer(), 0, bytemuck::cast_slice(x.data()));
+            let mut encoder = new_encoder(ctx);
+            a.encode_step(&mut encoder, &x_gpu, Some(&outs_a)).unwrap();
+            b.encode_step_in_place(&mut encoder, 1, Some(&outs_b))
+                .unwrap();
+            ctx.queue().submit([encoder.finish()]);
+            let (ya, yb) = (outs_a.read(ctx).unwrap(), outs_b.read(ctx).unwrap());
+            assert!(same_bits(ya.data(), yb.data()));
+        }
+        let (ha, ca) = a.read_state().unwrap();
+        let (hb, cb) = b.read_state().unwrap();
+        assert!(same_bits(ha.data(), hb.data()));
+        assert!(same_bits(ca.unwrap().data(), cb.unwrap().data()));
+        assert_eq!((a.steps_taken(), b.steps_taken()), (5, 5));
+        // Too many steps, the wrong width, and the stream's own buffer as a copy source.
+        let mut encoder = new_encoder(ctx);
+        assert!(a.encode_step_in_place(&mut encoder, 3, None).is_err());
+        let wide = GpuTensor::zeros(ctx, "wide", [1, n, 7]).unwrap();
+        assert!(a.encode_step(&mut encoder, &wide, None).is_err());
+        let own = a.input().clone();
+        assert!(matches!(
+            a.encode_step(&mut encoder, &own, None),
+            Err(Error::BadBuffer { .. })
+        ));
     }
 }
