@@ -169,7 +169,8 @@ impl GpuModel {
     ///
     /// The first call of a shape (T, N) allocates this model's buffers, table and bind groups for
     /// it; later calls of that shape create nothing. Several calls may be recorded into one
-    /// encoder; they run in recording order.
+    /// encoder; they run in recording order. These buffers are separate from those of the host
+    /// [`GpuModel::forward`], so mixing the two never disturbs either.
     pub fn encode_forward(
         &self,
         encoder: &mut wgpu::CommandEncoder,

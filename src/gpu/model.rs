@@ -61,6 +61,10 @@ struct ShapeCache {
 
 /// A [`Model`] on a GPU. Build it once ([`GpuModel::new`]) and call [`GpuModel::forward`] as
 /// often as needed; calls of the same shape reuse every buffer.
+///
+/// Inside an application's own frame: [`GpuModel::encode_forward`] records a forward into the
+/// application's command encoder (GPU tensors in and out), and [`crate::gpu::GpuStream`] keeps the
+/// state on the GPU and steps it per call.
 #[derive(Debug)]
 pub struct GpuModel {
     context: Arc<GpuContext>,
