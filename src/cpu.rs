@@ -3,8 +3,8 @@
 //! for the GPU kernels.
 //!
 //! It is organised like the GPU path, and its functions carry the GPU kernels' names:
-//! [`input_projection`] (all time steps at once), then one of [`rnn_step`], [`lstm_step`] or
-//! [`gru_step`] per step and batch row.
+//! [`input_projection`] (all time steps at once), then one of [`rnn_step`], [`lstm_step`] (with
+//! [`lstm_projection`] when `proj_size > 0`) or [`gru_step`] per step and batch row.
 
 use crate::config::{Family, Nonlinearity, RnnConfig};
 use crate::error::{Error, Result};
@@ -165,13 +165,17 @@ pub fn lstm_step(params: &LayerParams, gx: &[f64], h: &mut [f64], c: &mut [f64])
         full[j] = o * c[j].tanh();
     }
     match &params.weight_hr {
-        Some(w_hr) => {
-            let w = w_hr.data();
-            for (p, hp) in h.iter_mut().enumerate() {
-                *hp = dot(&w[p * hidden..(p + 1) * hidden], &full);
-            }
-        }
+        Some(w_hr) => lstm_projection(w_hr.data(), &full, h),
         None => h.copy_from_slice(&full),
+    }
+}
+
+/// The LSTM projection for one batch row: `h ← W_hr · full`, `W_hr` (P, H) row-major,
+/// full = o·tanh(c) (H), h (P).
+pub fn lstm_projection(w_hr: &[f32], full: &[f64], h: &mut [f64]) {
+    let hidden = full.len();
+    for (p, hp) in h.iter_mut().enumerate() {
+        *hp = dot(&w_hr[p * hidden..(p + 1) * hidden], full);
     }
 }
 

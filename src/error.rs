@@ -143,6 +143,30 @@ pub enum Error {
         message: String,
     },
 
+    /// The model cannot run as a stream (one step at a time with state kept on the GPU).
+    #[error("{model} cannot stream: {reason}")]
+    CannotStream {
+        /// The model, e.g. "LSTM(5, 7, bidirectional=True)".
+        model: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+
+    /// A GPU buffer handed to the library lacks a usage flag, is misaligned or is too small.
+    #[error("GPU tensor '{name}': {reason}")]
+    BadBuffer {
+        /// The argument, e.g. `input` or `h0`.
+        name: String,
+        /// What is wrong and what is needed.
+        reason: String,
+    },
+
+    /// A readback slot is still busy with an earlier read.
+    #[error(
+        "the readback buffer is still in use by an earlier read: wait for it (poll the device) or use another GpuReadback"
+    )]
+    ReadbackBusy,
+
     /// The CLI refuses to overwrite one of its own inputs.
     #[error("refusing to write {}: it is one of this command's inputs", path.display())]
     OutputIsInput {

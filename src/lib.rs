@@ -35,7 +35,10 @@ pub mod tensor;
 pub use config::{Family, ModuleKind, Nonlinearity, RnnConfig};
 pub use error::{Error, Result};
 pub use forward::{ForwardInput, ForwardOutput};
-pub use gpu::{GpuContext, GpuModel};
+pub use gpu::{
+    GpuContext, GpuForwardInput, GpuForwardOutput, GpuModel, GpuRead, GpuReadback, GpuStream,
+    GpuTensor,
+};
 pub use io_file::InputFile;
 pub use model::{LayerParams, Model};
 pub use tensor::Tensor;

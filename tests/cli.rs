@@ -10,25 +10,75 @@ use std::process::{Command, Output};
 
 use common::fixtures;
 
+/// Runs the binary, with `WGPU_BACKEND` set when `backend` is given.
+fn wgpu_rnn_on(backend: Option<&str>, args: &[&std::ffi::OsStr]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wgpu-rnn"));
+    if let Some(backend) = backend {
+        command.env("WGPU_BACKEND", backend);
+    }
+    command.args(args).output().expect("the binary runs")
+}
+
 fn wgpu_rnn(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wgpu-rnn"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
+    wgpu_rnn_on(None, args)
+}
+
+fn run_on(
+    backend: Option<&str>,
+    model: &Path,
+    input: &Path,
+    output: &Path,
+    device: &str,
+) -> Output {
+    wgpu_rnn_on(
+        backend,
+        &[
+            "run".as_ref(),
+            "--model".as_ref(),
+            model.as_os_str(),
+            "--input".as_ref(),
+            input.as_os_str(),
+            "--output".as_ref(),
+            output.as_os_str(),
+            "--device".as_ref(),
+            device.as_ref(),
+        ],
+    )
 }
 
 fn run(model: &Path, input: &Path, output: &Path, device: &str) -> Output {
-    wgpu_rnn(&[
-        "run".as_ref(),
-        "--model".as_ref(),
-        model.as_os_str(),
-        "--input".as_ref(),
-        input.as_os_str(),
-        "--output".as_ref(),
-        output.as_os_str(),
-        "--device".as_ref(),
-        device.as_ref(),
-    ])
+    run_on(None, model, input, output, device)
+}
+
+/// Runs fixture `case` through the CLI and holds every output tensor to `tolerance`.
+fn assert_cli_reproduces(
+    case: &fixtures::Fixture,
+    backend: Option<&str>,
+    device: &str,
+    dir: &Path,
+    tolerance: f64,
+) {
+    let label = format!("{} on {}", case.name, backend.unwrap_or(device));
+    let out_path = dir.join(format!(
+        "{}.{}.safetensors",
+        case.name,
+        backend.unwrap_or(device)
+    ));
+    let out = run_on(backend, &case.model, &case.input, &out_path, device);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{label}: {stderr}");
+    let got = read_outputs(&out_path);
+    let want = fixtures::expected(&case.expected);
+    assert_eq!(
+        got.iter().map(|g| &g.0).collect::<Vec<_>>(),
+        want.iter().map(|w| &w.0).collect::<Vec<_>>(),
+        "{label}: tensor names"
+    );
+    for ((name, shape, values), (_, expected)) in got.iter().zip(&want) {
+        let err = fixtures::max_rel_err(shape, values, expected)
+            .unwrap_or_else(|e| panic!("{label} {name}: {e}"));
+        assert!(err <= tolerance, "{label} {name}: error {err:e}");
+    }
 }
 
 fn tempdir(tag: &str) -> PathBuf {
@@ -61,27 +111,7 @@ fn read_outputs(path: &Path) -> Vec<(String, Vec<usize>, Vec<f32>)> {
 fn run_on_cpu_reproduces_every_fixture() {
     let dir = tempdir("fixtures");
     for case in fixtures::all() {
-        let out_path = dir.join(format!("{}.out.safetensors", case.name));
-        let out = run(&case.model, &case.input, &out_path, "cpu");
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            case.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let got = read_outputs(&out_path);
-        let want = fixtures::expected(&case.expected);
-        assert_eq!(
-            got.iter().map(|g| &g.0).collect::<Vec<_>>(),
-            want.iter().map(|w| &w.0).collect::<Vec<_>>(),
-            "{}: tensor names",
-            case.name
-        );
-        for ((name, shape, values), (_, expected)) in got.iter().zip(&want) {
-            let err = fixtures::max_rel_err(shape, values, expected)
-                .unwrap_or_else(|e| panic!("{} {name}: {e}", case.name));
-            assert!(err <= 1e-6, "{} {name}: error {err:e}", case.name);
-        }
+        assert_cli_reproduces(&case, None, "cpu", &dir, 1e-6);
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -163,11 +193,7 @@ fn gpu_backends() -> Vec<&'static str> {
 }
 
 fn with_backend(backend: &str, args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wgpu-rnn"))
-        .env("WGPU_BACKEND", backend)
-        .args(args)
-        .output()
-        .expect("the binary runs")
+    wgpu_rnn_on(Some(backend), args)
 }
 
 /// `run --device gpu` on each backend reproduces a spread of fixtures (every kind and option).
@@ -191,31 +217,7 @@ fn run_on_gpu_reproduces_fixtures_on_each_backend() {
             .iter()
             .filter(|c| picks.contains(&c.name.as_str()))
         {
-            let out_path = dir.join(format!("{}.{backend}.safetensors", case.name));
-            let out = with_backend(
-                backend,
-                &[
-                    "run".as_ref(),
-                    "--model".as_ref(),
-                    case.model.as_os_str(),
-                    "--input".as_ref(),
-                    case.input.as_os_str(),
-                    "--output".as_ref(),
-                    out_path.as_os_str(),
-                    "--device".as_ref(),
-                    "gpu".as_ref(),
-                ],
-            );
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(out.status.success(), "{backend} {}: {stderr}", case.name);
-            for ((name, shape, values), (_, expected)) in read_outputs(&out_path)
-                .iter()
-                .zip(&fixtures::expected(&case.expected))
-            {
-                let err = fixtures::max_rel_err(shape, values, expected)
-                    .unwrap_or_else(|e| panic!("{backend} {} {name}: {e}", case.name));
-                assert!(err <= 1e-5, "{backend} {} {name}: error {err:e}", case.name);
-            }
+            assert_cli_reproduces(case, Some(backend), "gpu", &dir, 1e-5);
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();

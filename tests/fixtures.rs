@@ -3,18 +3,9 @@
 mod common;
 
 use common::fixtures;
-use wgpu_rnn::{ForwardOutput, InputFile, Model};
+use wgpu_rnn::{InputFile, Model};
 
 const TOLERANCE: f64 = 1e-6;
-
-fn result_tensor<'a>(out: &'a ForwardOutput, name: &str) -> &'a wgpu_rnn::Tensor {
-    match name {
-        "output" => &out.output,
-        "h_n" => &out.h_n,
-        "c_n" => out.c_n.as_ref().expect("c_n expected but not produced"),
-        other => panic!("unknown expected tensor {other}"),
-    }
-}
 
 #[test]
 fn cpu_reference_matches_every_pytorch_fixture() {
@@ -35,7 +26,7 @@ fn cpu_reference_matches_every_pytorch_fixture() {
             case.name
         );
         for (name, want) in &expected {
-            let got = result_tensor(&out, name);
+            let got = fixtures::result_tensor(&out, name);
             match fixtures::max_rel_err(got.shape(), got.data(), want) {
                 Ok(err) if err <= TOLERANCE => {}
                 Ok(err) => failures.push(format!("{} {name}: error {err:e}", case.name)),

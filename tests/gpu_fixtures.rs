@@ -8,18 +8,9 @@ mod gpu;
 use std::time::Instant;
 
 use common::fixtures;
-use wgpu_rnn::{ForwardOutput, GpuModel, InputFile, Model, Tensor};
+use wgpu_rnn::{GpuModel, InputFile, Model};
 
 const TOLERANCE: f64 = 1e-5;
-
-fn result_tensor<'a>(out: &'a ForwardOutput, name: &str) -> &'a Tensor {
-    match name {
-        "output" => &out.output,
-        "h_n" => &out.h_n,
-        "c_n" => out.c_n.as_ref().expect("c_n expected but not produced"),
-        other => panic!("unknown expected tensor {other}"),
-    }
-}
 
 #[test]
 fn gpu_matches_every_pytorch_fixture() {
@@ -48,7 +39,7 @@ fn gpu_matches_every_pytorch_fixture() {
                 continue;
             }
             for (name, want) in &expected {
-                let got = result_tensor(&out, name);
+                let got = fixtures::result_tensor(&out, name);
                 match fixtures::max_rel_err(got.shape(), got.data(), want) {
                     Ok(err) if err <= TOLERANCE => worst = worst.max(err),
                     Ok(err) => failures.push(format!("{} {name}: error {err:e}", case.name)),

@@ -19,6 +19,8 @@ pub struct GpuContext {
     limits: wgpu::Limits,
     submissions: AtomicU64,
     buffers_created: AtomicU64,
+    bind_groups_created: AtomicU64,
+    pipelines_created: AtomicU64,
     /// Why the device is unusable: set by the device-lost callback (on a device this context
     /// created) or by a failed wait.
     lost: Arc<Mutex<Option<String>>>,
@@ -129,6 +131,8 @@ impl GpuContext {
             limits,
             submissions: AtomicU64::new(0),
             buffers_created: AtomicU64::new(0),
+            bind_groups_created: AtomicU64::new(0),
+            pipelines_created: AtomicU64::new(0),
             lost,
         }
     }
@@ -169,6 +173,48 @@ impl GpuContext {
     /// new call shape).
     pub fn buffer_count(&self) -> u64 {
         self.buffers_created.load(Ordering::Relaxed)
+    }
+
+    /// Bind groups created through this context so far (per model call shape, stream and step
+    /// count; never per call once warm).
+    pub fn bind_group_count(&self) -> u64 {
+        self.bind_groups_created.load(Ordering::Relaxed)
+    }
+
+    /// Compute pipelines created through this context so far (per model, at [`GpuModel::new`]).
+    ///
+    /// [`GpuModel::new`]: crate::GpuModel::new
+    pub fn pipeline_count(&self) -> u64 {
+        self.pipelines_created.load(Ordering::Relaxed)
+    }
+
+    /// Counts `n` pipelines just built on this context's device.
+    pub(crate) fn count_pipelines(&self, n: u64) {
+        self.pipelines_created.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Creates a bind group (counted in [`GpuContext::bind_group_count`]).
+    pub(crate) fn create_bind_group(
+        &self,
+        desc: &wgpu::BindGroupDescriptor<'_>,
+    ) -> wgpu::BindGroup {
+        self.bind_groups_created.fetch_add(1, Ordering::Relaxed);
+        self.device.create_bind_group(desc)
+    }
+
+    /// Polls the device without blocking: fires the callbacks of finished work, such as the
+    /// readbacks of [`GpuReadback`](crate::gpu::GpuReadback). An application that runs a frame
+    /// loop calls this (or `device.poll(wgpu::PollType::Poll)` itself) once per frame.
+    pub fn poll(&self) -> Result<()> {
+        self.poll_mode(wgpu::PollType::Poll)
+    }
+
+    /// Blocks until all work submitted to the queue so far has finished (at most `timeout`).
+    pub(crate) fn wait_idle(&self, timeout: std::time::Duration) -> Result<()> {
+        self.poll_mode(wgpu::PollType::Wait {
+            submission_index: None,
+            timeout: Some(timeout),
+        })
     }
 
     /// Fails with [`Error::DeviceLost`] once the device is gone.
@@ -240,6 +286,20 @@ impl GpuContext {
         buffer
     }
 
+    /// Submits `encoder` (counted in [`GpuContext::submission_count`]) without waiting.
+    pub(crate) fn submit(&self, context: &str, encoder: wgpu::CommandEncoder) -> Result<()> {
+        self.scoped(context, || {
+            self.queue.submit([encoder.finish()]);
+            self.submissions.fetch_add(1, Ordering::Relaxed);
+        })
+    }
+
+    /// A command encoder labelled `label`.
+    pub(crate) fn encoder(&self, label: &str) -> wgpu::CommandEncoder {
+        self.device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) })
+    }
+
     /// Submits `encoder` (counted in [`GpuContext::submission_count`]), waits for it, and reads
     /// `staging` (a `MAP_READ` buffer the encoder copied results into) back as `f32`s.
     ///
@@ -260,7 +320,7 @@ impl GpuContext {
                 .map_async(wgpu::MapMode::Read, move |r| drop(sender.send(r)));
             index
         })?;
-        self.poll(wgpu::PollType::Wait {
+        self.poll_mode(wgpu::PollType::Wait {
             submission_index: Some(index),
             timeout: None,
         })?;
@@ -284,7 +344,7 @@ impl GpuContext {
                     if started.elapsed() > std::time::Duration::from_secs(60) {
                         return Err(failed("the mapping did not complete within 60 s".into()));
                     }
-                    self.poll(wgpu::PollType::Poll)?;
+                    self.poll_mode(wgpu::PollType::Poll)?;
                 }
             }
         }
@@ -299,7 +359,7 @@ impl GpuContext {
 
     /// Polls the device (`Wait` blocks until a submission has finished). The only `device.poll`
     /// call of the crate.
-    fn poll(&self, mode: wgpu::PollType) -> Result<()> {
+    fn poll_mode(&self, mode: wgpu::PollType) -> Result<()> {
         self.device.poll(mode).map(drop).map_err(|e| {
             self.check_alive().err().unwrap_or_else(|| {
                 // A device that cannot be waited on is as good as lost: later calls fail fast.

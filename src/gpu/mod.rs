@@ -7,11 +7,26 @@
 //! - [`plan`]: a forward pass as a list of dispatches, built from the configuration and call shape.
 //! - [`model`]: [`GpuModel`], weights uploaded once, buffers cached per call shape, one submit per
 //!   forward.
+//! - [`tensor`]: [`GpuTensor`], a shape over an application's (or the library's) `wgpu::Buffer`.
+//! - [`encode`]: [`GpuModel::encode_forward`], a whole forward recorded into the application's
+//!   command encoder, GPU tensors in and out.
+//! - [`stream`]: [`GpuStream`], state kept on the GPU and stepped once (or a chunk) per call.
+//! - [`readback`]: [`GpuReadback`] and its future [`GpuRead`], readback without blocking a frame.
+//! - `workspace`: the buffers and per-step-count programs behind `encode` and `stream`.
 
 pub mod context;
+pub mod encode;
 pub mod kernels;
 pub mod model;
 pub mod plan;
+pub mod readback;
+pub mod stream;
+pub mod tensor;
+mod workspace;
 
 pub use context::GpuContext;
+pub use encode::{GpuForwardInput, GpuForwardOutput};
 pub use model::GpuModel;
+pub use readback::{GpuRead, GpuReadback};
+pub use stream::GpuStream;
+pub use tensor::GpuTensor;

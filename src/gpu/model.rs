@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::forward::{ForwardInput, ForwardOutput, Prepared};
 use crate::gpu::context::{GpuContext, NEEDED_STORAGE_BUFFERS};
 use crate::gpu::kernels::{self, Kernel, Params, Pipelines, PlanChoice, PlanKind, Tiling};
-use crate::gpu::plan::{BindGroupSlot, Dispatch, Plan, PlanLimits};
+use crate::gpu::plan::{BindGroupSlot, BufferSizes, Plan, PlanLimits};
+use crate::gpu::workspace::Workspace;
 use crate::model::{LayerParams, Model};
 
 /// The weights of one layer, both directions in each buffer.
@@ -29,17 +30,32 @@ struct LayerWeights {
     w_hr: Option<wgpu::Buffer>,
 }
 
+/// The buffers a plan's dispatches bind, sized by its [`BufferSizes`]: shared by the host
+/// forward's cache and the workspaces of [`GpuModel::encode_forward`] and
+/// [`crate::gpu::GpuStream`].
+#[derive(Debug)]
+pub(crate) struct ShapeBuffers {
+    /// Input `x` (T, N, I).
+    pub(crate) x: wgpu::Buffer,
+    /// Per-row lengths (N) as `u32`.
+    pub(crate) lengths: wgpu::Buffer,
+    /// The input projection `gx`.
+    pub(crate) gx: wgpu::Buffer,
+    /// The two alternating `h` state buffers (L, D, N, H_out).
+    pub(crate) h: [wgpu::Buffer; 2],
+    /// The `c` state buffer (L, D, N, H), LSTM only.
+    pub(crate) c: Option<wgpu::Buffer>,
+    /// The `lstm_step` → `lstm_projection` scratch, projection only.
+    pub(crate) u: Option<wgpu::Buffer>,
+    /// The layer outputs (T, N, D·H_out); the last layer writes `outputs[(L - 1) % 2]`.
+    pub(crate) outputs: Vec<wgpu::Buffer>,
+}
+
 /// Buffers, bind groups and plan for one call shape (T, N).
 #[derive(Debug)]
 struct ShapeCache {
     plan: Plan,
-    /// The sequence kernel's pipeline for this shape's register block (sequence plan only).
-    sequence: Option<wgpu::ComputePipeline>,
-    x: wgpu::Buffer,
-    lengths: wgpu::Buffer,
-    h: [wgpu::Buffer; 2],
-    c: Option<wgpu::Buffer>,
-    outputs: Vec<wgpu::Buffer>,
+    buffers: ShapeBuffers,
     staging: wgpu::Buffer,
     bind_groups: Vec<wgpu::BindGroup>,
     /// Timestamps at the start and end of the pass and the buffer they resolve into (only when
@@ -51,6 +67,10 @@ struct ShapeCache {
 
 /// A [`Model`] on a GPU. Build it once ([`GpuModel::new`]) and call [`GpuModel::forward`] as
 /// often as needed; calls of the same shape reuse every buffer.
+///
+/// Inside an application's own frame: [`GpuModel::encode_forward`] records a forward into the
+/// application's command encoder (GPU tensors in and out), and [`crate::gpu::GpuStream`] keeps the
+/// state on the GPU and steps it per call.
 #[derive(Debug)]
 pub struct GpuModel {
     context: Arc<GpuContext>,
@@ -60,9 +80,13 @@ pub struct GpuModel {
     layers: Vec<LayerWeights>,
     /// The buffers of the last call shape (boxed: a `GpuModel` stays small to move).
     cache: Mutex<Option<Box<ShapeCache>>>,
+    /// The workspace of the last [`GpuModel::encode_forward`] shape.
+    pub(crate) encode_cache: Mutex<Option<Box<Workspace>>>,
+    /// The sequence kernel's pipelines built so far, by register block `RB` (sequence plan).
+    sequence_pipelines: Mutex<Vec<(u32, wgpu::ComputePipeline)>>,
     /// Bytes of the weight buffers.
     weight_bytes: u64,
-    /// Time each forward's pass with timestamp queries.
+    /// Time each host forward's pass with timestamp queries.
     gpu_timing: AtomicBool,
     /// GPU time of the last timed forward's pass, in milliseconds.
     last_gpu_ms: Mutex<Option<f64>>,
@@ -133,9 +157,10 @@ impl GpuModel {
                 .collect();
             (pipelines, layers)
         })?;
+        context.count_pipelines(2 + u64::from(config.proj_size > 0));
         let weight_bytes = layers
             .iter()
-            .map(|l: &LayerWeights| {
+            .map(|l| {
                 [
                     Some(&l.w_ih),
                     Some(&l.bias),
@@ -156,6 +181,8 @@ impl GpuModel {
             tiling,
             layers,
             cache: Mutex::new(None),
+            encode_cache: Mutex::new(None),
+            sequence_pipelines: Mutex::new(Vec::new()),
             weight_bytes,
             gpu_timing: AtomicBool::new(false),
             last_gpu_ms: Mutex::new(None),
@@ -177,17 +204,18 @@ impl GpuModel {
         self.tiling.kind()
     }
 
-    /// Bytes of GPU buffers this model holds: `(weights, buffers of the cached call shape)`. The
-    /// shape's buffers are the input, output(s), projection (chunked), states, per-dispatch
-    /// uniform table and readback buffer; see [`crate::gpu::plan::BufferSizes`].
+    /// Bytes of GPU buffers this model holds for [`GpuModel::forward`]: `(weights, buffers of the
+    /// cached call shape)`. The shape's buffers are the input, output(s), projection (chunked),
+    /// states, per-dispatch uniform table and readback buffer; see [`BufferSizes`].
     pub fn gpu_buffer_bytes(&self) -> (u64, u64) {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         (self.weight_bytes, cache.as_ref().map_or(0, |c| c.bytes))
     }
 
-    /// Times each forward's compute pass on the GPU with timestamp queries, where the device has
-    /// them ([`GpuContext::has_timestamps`]); read it with [`GpuModel::last_gpu_ms`]. Off by
-    /// default. Changing it rebuilds the call shape's buffers at the next call.
+    /// Times each [`GpuModel::forward`]'s compute pass on the GPU with timestamp queries, where
+    /// the device has them ([`GpuContext::has_timestamps`]); read it with
+    /// [`GpuModel::last_gpu_ms`]. Off by default. Changing it rebuilds the call shape's buffers at
+    /// the next call.
     pub fn set_gpu_timing(&self, on: bool) {
         let on = on && self.context.has_timestamps();
         if self.gpu_timing.swap(on, Ordering::Relaxed) != on {
@@ -231,11 +259,11 @@ impl GpuModel {
         let encoder =
             self.context.scoped(&what, || {
                 let queue = self.context.queue();
-                queue.write_buffer(&cache.x, 0, bytemuck::cast_slice(&prepared.x));
+                queue.write_buffer(&cache.buffers.x, 0, bytemuck::cast_slice(&prepared.x));
                 let lengths: Vec<u32> = (0..n).map(|r| prepared.length(r) as u32).collect();
-                queue.write_buffer(&cache.lengths, 0, bytemuck::cast_slice(&lengths));
-                queue.write_buffer(&cache.h[0], 0, bytemuck::cast_slice(&prepared.h0));
-                if let Some(c) = &cache.c {
+                queue.write_buffer(&cache.buffers.lengths, 0, bytemuck::cast_slice(&lengths));
+                queue.write_buffer(&cache.buffers.h[0], 0, bytemuck::cast_slice(&prepared.h0));
+                if let Some(c) = &cache.buffers.c {
                     queue.write_buffer(c, 0, bytemuck::cast_slice(&prepared.c0));
                 }
                 let mut encoder =
@@ -256,24 +284,13 @@ impl GpuModel {
                         label: Some("wgpu-rnn.forward"),
                         timestamp_writes,
                     });
-                    let mut current: Option<&wgpu::ComputePipeline> = None;
-                    for d in &plan.dispatches {
-                        let pipeline = self.pipeline_for(cache, d);
-                        if !current.is_some_and(|p| std::ptr::eq(p, pipeline)) {
-                            pass.set_pipeline(pipeline);
-                            current = Some(pipeline);
-                        }
-                        let group = &cache.bind_groups[d.bind_group.index(config.num_layers)];
-                        pass.set_bind_group(0, group, &[d.dynamic_offset]);
-                        let [x, y, z] = d.workgroups;
-                        pass.dispatch_workgroups(x, y, z);
-                    }
+                    self.record(&mut pass, plan, &cache.bind_groups);
                 }
-                let last = &cache.outputs[(config.num_layers - 1) % 2];
+                let last = &cache.buffers.outputs[(config.num_layers - 1) % 2];
                 encoder.copy_buffer_to_buffer(last, 0, &cache.staging, 0, out_len);
-                let h_final = &cache.h[plan.final_state_buffer()];
+                let h_final = &cache.buffers.h[plan.final_state_buffer()];
                 encoder.copy_buffer_to_buffer(h_final, 0, &cache.staging, out_len, h_len);
-                if let Some(c) = &cache.c {
+                if let Some(c) = &cache.buffers.c {
                     encoder.copy_buffer_to_buffer(c, 0, &cache.staging, out_len + h_len, c_len);
                 }
                 if let Some((set, resolve)) = &cache.timestamps {
@@ -295,34 +312,20 @@ impl GpuModel {
             out_len + h_len + c_len + time_len,
         )?;
         if time_len > 0 {
-            let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(bytemuck::cast_slice::<f32, u8>(
-                &data.split_off(((out_len + h_len + c_len) / 4) as usize),
-            ));
+            let at = ((out_len + h_len + c_len) / 4) as usize;
+            let ticks: Vec<u64> =
+                bytemuck::pod_collect_to_vec(bytemuck::cast_slice::<f32, u8>(&data.split_off(at)));
             let period = f64::from(self.context.queue().get_timestamp_period());
             let ms = ticks[1].saturating_sub(ticks[0]) as f64 * period / 1e6;
             *self.last_gpu_ms.lock().unwrap_or_else(|p| p.into_inner()) = Some(ms);
         }
         let c_n = cache
+            .buffers
             .c
             .as_ref()
             .map(|_| data.split_off(((out_len + h_len) / 4) as usize));
         let h_n = data.split_off((out_len / 4) as usize);
         Ok(prepared.finish(config, data, h_n, c_n))
-    }
-
-    /// The pipeline dispatch `d` runs: the shape's sequence pipeline, else the kernel's.
-    fn pipeline_for<'a>(
-        &'a self,
-        cache: &'a ShapeCache,
-        d: &Dispatch,
-    ) -> &'a wgpu::ComputePipeline {
-        match d.kernel {
-            Kernel::RnnSequence | Kernel::LstmSequence | Kernel::GruSequence => cache
-                .sequence
-                .as_ref()
-                .expect("a sequence plan's shape has its sequence pipeline"),
-            kernel => &self.pipelines.get(kernel).pipeline,
-        }
     }
 
     /// Creates the buffers, bind groups and plan of calls with `t_len` steps and `n` rows.
@@ -332,39 +335,12 @@ impl GpuModel {
         let ctx = &*self.context;
         let what = format!("allocating buffers for {config} with T={t_len}, N={n}");
         ctx.scoped(&what, || {
-            let sizes = plan.sizes;
-            let usage_state = STORAGE_IN | wgpu::BufferUsages::COPY_SRC;
-            let x = ctx.create_buffer("wgpu-rnn.x", sizes.x, STORAGE_IN);
-            let lengths = ctx.create_buffer("wgpu-rnn.lengths", sizes.lengths, STORAGE_IN);
-            let gx = ctx.create_buffer("wgpu-rnn.gx", sizes.gx, wgpu::BufferUsages::STORAGE);
-            let h = [
-                ctx.create_buffer("wgpu-rnn.h0", sizes.h, usage_state),
-                ctx.create_buffer("wgpu-rnn.h1", sizes.h, usage_state),
-            ];
-            let c = (sizes.c > 0).then(|| ctx.create_buffer("wgpu-rnn.c", sizes.c, usage_state));
-            let u = (sizes.u > 0)
-                .then(|| ctx.create_buffer("wgpu-rnn.u", sizes.u, wgpu::BufferUsages::STORAGE));
-            let outputs: Vec<wgpu::Buffer> = (0..sizes.output_buffers)
-                .map(|i| {
-                    ctx.create_buffer(
-                        &format!("wgpu-rnn.output{i}"),
-                        sizes.output,
-                        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                    )
-                })
-                .collect();
-            let mut table = vec![0u8; sizes.table as usize];
-            for (i, entry) in plan.table.iter().enumerate() {
-                let at = i * kernels::PARAMS_STRIDE as usize;
-                table[at..at + std::mem::size_of::<Params>()]
-                    .copy_from_slice(bytemuck::bytes_of(entry));
-            }
-            let table =
-                ctx.create_buffer_with("wgpu-rnn.params", &table, wgpu::BufferUsages::UNIFORM);
+            let buffers = self.create_buffers(&plan.sizes);
+            let table = self.create_table(&plan);
             let timing = self.gpu_timing.load(Ordering::Relaxed);
             let staging = ctx.create_buffer(
                 "wgpu-rnn.staging",
-                sizes.staging + if timing { TIMESTAMP_BYTES } else { 0 },
+                plan.sizes.staging + if timing { TIMESTAMP_BYTES } else { 0 },
                 wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             );
             let timestamps = timing.then(|| {
@@ -380,137 +356,251 @@ impl GpuModel {
                 );
                 (set, resolve)
             });
-
-            let params = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &table,
-                offset: 0,
-                size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
-            });
-            let layers = config.num_layers;
-            let slots =
-                BindGroupSlot::all(layers, config.proj_size > 0, self.tiling.sequence.is_some());
-            let bind_groups =
-                slots
-                    .iter()
-                    .map(|&slot| {
-                        let (kernel, buffers): (Kernel, Vec<&wgpu::Buffer>) = match slot {
-                            BindGroupSlot::InputProjection { layer } => {
-                                let w = &self.layers[layer];
-                                let input = if layer == 0 {
-                                    &x
-                                } else {
-                                    &outputs[(layer - 1) % 2]
-                                };
-                                (
-                                    Kernel::InputProjection,
-                                    vec![input, &w.w_ih, &w.bias, &lengths, &gx],
-                                )
-                            }
-                            BindGroupSlot::Step { layer, parity } => {
-                                let w = &self.layers[layer];
-                                let out = &outputs[layer % 2];
-                                let (prev, next) = (&h[parity], &h[1 - parity]);
-                                let kernel = Kernel::step(config.family());
-                                let list = match config.family() {
-                                    Family::Rnn => vec![&gx, &w.w_hh, &lengths, prev, next, out],
-                                    Family::Lstm => {
-                                        let next = u.as_ref().unwrap_or(next);
-                                        let c = c.as_ref().expect("LSTM has a cell state buffer");
-                                        vec![&gx, &w.w_hh, &lengths, prev, next, c, out]
-                                    }
-                                    Family::Gru => {
-                                        let b_hn = w.b_hn.as_ref().expect("GRU uploads b_hn");
-                                        vec![&gx, &w.w_hh, b_hn, &lengths, prev, next, out]
-                                    }
-                                };
-                                (kernel, list)
-                            }
-                            BindGroupSlot::LstmProjection { layer, parity } => {
-                                let w = &self.layers[layer];
-                                let w_hr = w.w_hr.as_ref().expect("projection uploads W_hr");
-                                let u = u.as_ref().expect("projection has a scratch buffer");
-                                let out = &outputs[layer % 2];
-                                (
-                                    Kernel::LstmProjection,
-                                    vec![w_hr, &lengths, u, &h[parity], &h[1 - parity], out],
-                                )
-                            }
-                            BindGroupSlot::Sequence { layer } => {
-                                let w = &self.layers[layer];
-                                let out = &outputs[layer % 2];
-                                let kernel = Kernel::sequence(config.family());
-                                let list = match config.family() {
-                                    Family::Rnn => vec![&gx, &w.w_hh, &lengths, &h[0], out],
-                                    Family::Lstm => {
-                                        let c = c.as_ref().expect("LSTM has a cell state buffer");
-                                        vec![&gx, &w.w_hh, &lengths, &h[0], c, out]
-                                    }
-                                    Family::Gru => {
-                                        let b_hn = w.b_hn.as_ref().expect("GRU uploads b_hn");
-                                        vec![&gx, &w.w_hh, b_hn, &lengths, &h[0], out]
-                                    }
-                                };
-                                (kernel, list)
-                            }
-                        };
-                        let mut entries = vec![wgpu::BindGroupEntry {
-                            binding: 0,
-                            resource: params.clone(),
-                        }];
-                        entries.extend(buffers.iter().enumerate().map(|(i, b)| {
-                            wgpu::BindGroupEntry {
-                                binding: i as u32 + 1,
-                                resource: b.as_entire_binding(),
-                            }
-                        }));
-                        debug_assert_eq!(entries.len(), kernel.bindings().len());
-                        let layout = match slot {
-                            BindGroupSlot::Sequence { .. } => self
-                                .pipelines
-                                .sequence_layout
-                                .as_ref()
-                                .expect("a model with the sequence plan has its layout"),
-                            _ => &self.pipelines.get(kernel).layout,
-                        };
-                        ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
-                            label: Some(kernel.label()),
-                            layout,
-                            entries: &entries,
-                        })
-                    })
-                    .collect();
-            let sequence = (plan.sequence_rows > 0)
-                .then(|| {
-                    self.pipelines.sequence_pipeline(
-                        ctx.device(),
-                        config,
-                        &self.tiling,
-                        plan.sequence_rows,
-                    )
-                })
-                .flatten();
-            let bytes = [&x, &lengths, &gx, &h[0], &h[1], &table, &staging]
+            self.prepare_pipelines(&plan);
+            let bind_groups = self.create_bind_groups(&buffers, &table);
+            let b = &buffers;
+            let bytes = [&b.x, &b.lengths, &b.gx, &b.h[0], &b.h[1], &table, &staging]
                 .into_iter()
-                .chain(c.as_ref())
-                .chain(u.as_ref())
-                .chain(&outputs)
-                .chain(timestamps.as_ref().map(|(_, b)| b))
+                .chain(b.c.as_ref())
+                .chain(b.u.as_ref())
+                .chain(&b.outputs)
+                .chain(timestamps.as_ref().map(|(_, r)| r))
                 .map(wgpu::Buffer::size)
                 .sum();
             ShapeCache {
                 plan,
-                sequence,
-                timestamps,
-                bytes,
-                x,
-                lengths,
-                h,
-                c,
-                outputs,
+                buffers,
                 staging,
                 bind_groups,
+                timestamps,
+                bytes,
             }
         })
+    }
+
+    /// Creates the buffers of `sizes` (call inside [`GpuContext::scoped`]). State and output
+    /// buffers can be copied from and to (`COPY_SRC | COPY_DST`).
+    pub(crate) fn create_buffers(&self, sizes: &BufferSizes) -> ShapeBuffers {
+        let ctx = &*self.context;
+        let usage_state = STORAGE_IN | wgpu::BufferUsages::COPY_SRC;
+        let x = ctx.create_buffer("wgpu-rnn.x", sizes.x, STORAGE_IN);
+        let lengths = ctx.create_buffer("wgpu-rnn.lengths", sizes.lengths, STORAGE_IN);
+        let gx = ctx.create_buffer("wgpu-rnn.gx", sizes.gx, wgpu::BufferUsages::STORAGE);
+        let h = [
+            ctx.create_buffer("wgpu-rnn.h0", sizes.h, usage_state),
+            ctx.create_buffer("wgpu-rnn.h1", sizes.h, usage_state),
+        ];
+        let c = (sizes.c > 0).then(|| ctx.create_buffer("wgpu-rnn.c", sizes.c, usage_state));
+        let u = (sizes.u > 0)
+            .then(|| ctx.create_buffer("wgpu-rnn.u", sizes.u, wgpu::BufferUsages::STORAGE));
+        let outputs: Vec<wgpu::Buffer> = (0..sizes.output_buffers)
+            .map(|i| ctx.create_buffer(&format!("wgpu-rnn.output{i}"), sizes.output, usage_state))
+            .collect();
+        ShapeBuffers {
+            x,
+            lengths,
+            gx,
+            h,
+            c,
+            u,
+            outputs,
+        }
+    }
+
+    /// Creates and fills the per-step uniform table of `plan` (call inside
+    /// [`GpuContext::scoped`]; the data lands with the next submit on the queue).
+    pub(crate) fn create_table(&self, plan: &Plan) -> wgpu::Buffer {
+        let mut table = vec![0u8; plan.sizes.table as usize];
+        for (i, entry) in plan.table.iter().enumerate() {
+            let at = i * kernels::PARAMS_STRIDE as usize;
+            table[at..at + std::mem::size_of::<Params>()]
+                .copy_from_slice(bytemuck::bytes_of(entry));
+        }
+        self.context
+            .create_buffer_with("wgpu-rnn.params", &table, wgpu::BufferUsages::UNIFORM)
+    }
+
+    /// Creates the bind groups of every [`BindGroupSlot`] over `buffers` and `table`, in
+    /// [`BindGroupSlot::index`] order (call inside [`GpuContext::scoped`]).
+    pub(crate) fn create_bind_groups(
+        &self,
+        buffers: &ShapeBuffers,
+        table: &wgpu::Buffer,
+    ) -> Vec<wgpu::BindGroup> {
+        let config = &self.config;
+        let ctx = &*self.context;
+        let ShapeBuffers {
+            x,
+            lengths,
+            gx,
+            h,
+            c,
+            u,
+            outputs,
+        } = buffers;
+        let params = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: table,
+            offset: 0,
+            size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
+        });
+        let layers = config.num_layers;
+        let slots =
+            BindGroupSlot::all(layers, config.proj_size > 0, self.tiling.sequence.is_some());
+        slots
+            .iter()
+            .map(|&slot| {
+                let (kernel, buffers): (Kernel, Vec<&wgpu::Buffer>) = match slot {
+                    BindGroupSlot::InputProjection { layer } => {
+                        let w = &self.layers[layer];
+                        let input = if layer == 0 {
+                            x
+                        } else {
+                            &outputs[(layer - 1) % 2]
+                        };
+                        (
+                            Kernel::InputProjection,
+                            vec![input, &w.w_ih, &w.bias, lengths, gx],
+                        )
+                    }
+                    BindGroupSlot::Step { layer, parity } => {
+                        let w = &self.layers[layer];
+                        let out = &outputs[layer % 2];
+                        let (prev, next) = (&h[parity], &h[1 - parity]);
+                        let kernel = Kernel::step(config.family());
+                        let list = match config.family() {
+                            Family::Rnn => vec![gx, &w.w_hh, lengths, prev, next, out],
+                            Family::Lstm => {
+                                let next = u.as_ref().unwrap_or(next);
+                                let c = c.as_ref().expect("LSTM has a cell state buffer");
+                                vec![gx, &w.w_hh, lengths, prev, next, c, out]
+                            }
+                            Family::Gru => {
+                                let b_hn = w.b_hn.as_ref().expect("GRU uploads b_hn");
+                                vec![gx, &w.w_hh, b_hn, lengths, prev, next, out]
+                            }
+                        };
+                        (kernel, list)
+                    }
+                    BindGroupSlot::LstmProjection { layer, parity } => {
+                        let w = &self.layers[layer];
+                        let w_hr = w.w_hr.as_ref().expect("projection uploads W_hr");
+                        let u = u.as_ref().expect("projection has a scratch buffer");
+                        let out = &outputs[layer % 2];
+                        (
+                            Kernel::LstmProjection,
+                            vec![w_hr, lengths, u, &h[parity], &h[1 - parity], out],
+                        )
+                    }
+                    BindGroupSlot::Sequence { layer } => {
+                        let w = &self.layers[layer];
+                        let out = &outputs[layer % 2];
+                        let kernel = Kernel::sequence(config.family());
+                        let list = match config.family() {
+                            Family::Rnn => vec![gx, &w.w_hh, lengths, &h[0], out],
+                            Family::Lstm => {
+                                let c = c.as_ref().expect("LSTM has a cell state buffer");
+                                vec![gx, &w.w_hh, lengths, &h[0], c, out]
+                            }
+                            Family::Gru => {
+                                let b_hn = w.b_hn.as_ref().expect("GRU uploads b_hn");
+                                vec![gx, &w.w_hh, b_hn, lengths, &h[0], out]
+                            }
+                        };
+                        (kernel, list)
+                    }
+                };
+                let mut entries = vec![wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: params.clone(),
+                }];
+                entries.extend(
+                    buffers
+                        .iter()
+                        .enumerate()
+                        .map(|(i, b)| wgpu::BindGroupEntry {
+                            binding: i as u32 + 1,
+                            resource: b.as_entire_binding(),
+                        }),
+                );
+                debug_assert_eq!(entries.len(), kernel.bindings().len());
+                let layout = match slot {
+                    BindGroupSlot::Sequence { .. } => self
+                        .pipelines
+                        .sequence_layout
+                        .as_ref()
+                        .expect("a model with the sequence plan has its layout"),
+                    _ => &self.pipelines.get(kernel).layout,
+                };
+                ctx.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(kernel.label()),
+                    layout,
+                    entries: &entries,
+                })
+            })
+            .collect()
+    }
+
+    /// Builds the pipelines `plan` needs beyond those of [`GpuModel::new`]: the sequence kernel
+    /// for its register block (once per block size; call inside [`GpuContext::scoped`], before
+    /// [`GpuModel::record`]).
+    pub(crate) fn prepare_pipelines(&self, plan: &Plan) {
+        if plan.sequence_rows == 0 {
+            return;
+        }
+        let mut built = self
+            .sequence_pipelines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if built.iter().any(|(rb, _)| *rb == plan.sequence_rows) {
+            return;
+        }
+        if let Some(pipeline) = self.pipelines.sequence_pipeline(
+            self.context.device(),
+            &self.config,
+            &self.tiling,
+            plan.sequence_rows,
+        ) {
+            self.context.count_pipelines(1);
+            built.push((plan.sequence_rows, pipeline));
+        }
+    }
+
+    /// Records `plan`'s dispatches into `pass`, binding `bind_groups` (from
+    /// [`GpuModel::create_bind_groups`]; [`GpuModel::prepare_pipelines`] ran for `plan`).
+    pub(crate) fn record(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        plan: &Plan,
+        bind_groups: &[wgpu::BindGroup],
+    ) {
+        let sequence = (plan.sequence_rows > 0).then(|| {
+            let built = self
+                .sequence_pipelines
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            built
+                .iter()
+                .find(|(rb, _)| *rb == plan.sequence_rows)
+                .map(|(_, p)| p.clone())
+                .expect("prepare_pipelines built the plan's sequence pipeline")
+        });
+        let mut current = None;
+        for d in &plan.dispatches {
+            if current != Some(d.kernel) {
+                match (&sequence, d.kernel) {
+                    (
+                        Some(pipeline),
+                        Kernel::RnnSequence | Kernel::LstmSequence | Kernel::GruSequence,
+                    ) => pass.set_pipeline(pipeline),
+                    _ => pass.set_pipeline(&self.pipelines.get(d.kernel).pipeline),
+                }
+                current = Some(d.kernel);
+            }
+            let group = &bind_groups[d.bind_group.index(self.config.num_layers)];
+            pass.set_bind_group(0, group, &[d.dynamic_offset]);
+            let [x, y, z] = d.workgroups;
+            pass.dispatch_workgroups(x, y, z);
+        }
     }
 }
 

@@ -43,6 +43,16 @@ pub fn all() -> Vec<Fixture> {
         .collect()
 }
 
+/// The result tensor an expected file names: `output`, `h_n` or `c_n`.
+pub fn result_tensor<'a>(out: &'a wgpu_rnn::ForwardOutput, name: &str) -> &'a wgpu_rnn::Tensor {
+    match name {
+        "output" => &out.output,
+        "h_n" => &out.h_n,
+        "c_n" => out.c_n.as_ref().expect("c_n expected but not produced"),
+        other => panic!("unknown expected tensor {other}"),
+    }
+}
+
 /// An expected tensor: shape and float64 values.
 pub struct Expected {
     pub shape: Vec<usize>,
