@@ -396,7 +396,9 @@ fn bidirectional_models_cannot_stream() {
 #[test]
 fn encode_forward_reads_and_writes_application_buffers_in_its_encoder() {
     let mut rng = StdRng::seed_from_u64(4);
-    for backend in gpu::backends() {
+    // Fresh contexts: this test counts buffers and bind groups, which the other tests of this
+    // binary create concurrently on the shared ones.
+    for backend in &gpu::fresh_backends() {
         let ctx = &backend.context;
         for config in [
             RnnConfig::lstm(5, 11)
