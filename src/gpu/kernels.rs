@@ -218,8 +218,10 @@ pub enum PlanKind {
 /// Which [`PlanKind`] a model uses: chosen from the adapter ([`PlanChoice::Auto`]) or forced.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PlanChoice {
-    /// [`PlanKind::Sequence`] where it is possible and expected to win (CPU adapters such as
-    /// lavapipe; GPUs for H ≤ [`SEQUENCE_GPU_MAX_HIDDEN`]), else [`PlanKind::PerStep`].
+    /// [`PlanKind::Sequence`] where it is possible and expected to win, else
+    /// [`PlanKind::PerStep`]: on GPUs for H ≤ [`SEQUENCE_GPU_MAX_HIDDEN`]; on CPU adapters
+    /// (lavapipe) for H ≤ [`SEQUENCE_CPU_SERIAL_MAX_HIDDEN`], and for larger H when the call has
+    /// enough rows × directions to give every core a workgroup.
     #[default]
     Auto,
     /// Always [`PlanKind::PerStep`].
@@ -245,6 +247,13 @@ impl PlanChoice {
 /// wins for small layers). A starting point to be measured on real GPUs.
 pub const SEQUENCE_GPU_MAX_HIDDEN: usize = 128;
 
+/// Largest hidden size for which [`PlanChoice::Auto`] picks the sequence plan on a CPU adapter even
+/// when the call leaves cores idle (one row, one direction: one workgroup). Measured on lavapipe
+/// (2 cores, LSTM, T = 100, batch 1): a step's W_hh loads cost about H²·4.6 ns on one core, the
+/// per-step plan spreads them over the cores but pays ~110 µs per dispatch, so one workgroup wins
+/// below H ≈ 200 (H = 256: sequence 36 ms, per-step 31 ms).
+pub const SEQUENCE_CPU_SERIAL_MAX_HIDDEN: usize = 192;
+
 /// The shape of a sequence-kernel dispatch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SequenceTiling {
@@ -257,6 +266,9 @@ pub struct SequenceTiling {
     /// the batch is split into that many slices (over both directions). `None` on GPUs: one
     /// workgroup per [`SEQUENCE_ROWS`] rows.
     pub parallel: Option<u32>,
+    /// Workgroups (over both directions) a call must fill for the sequence plan to be used; with
+    /// fewer, the call runs per step. 1: always.
+    pub min_workgroups: u32,
 }
 
 impl SequenceTiling {
@@ -345,22 +357,27 @@ impl Tiling {
         if !wanted || config.proj_size > 0 || fit == 0 {
             return tiling;
         }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
         let (wg_max, slice_max, parallel) = if cpu {
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
             (STEP_WORKGROUP_MAX, fit.min(64), Some(cores))
         } else {
             (256, fit.min(SEQUENCE_ROWS), None)
         };
+        let serial_loses = choice == PlanChoice::Auto
+            && cpu
+            && config.hidden_size > SEQUENCE_CPU_SERIAL_MAX_HIDDEN;
         let wg_max = wg_max.min(limits.max_compute_invocations_per_workgroup);
         tiling.sequence = Some(SequenceTiling {
             wg: narrow(config.hidden_size, wg_max),
             slice_max,
             parallel,
+            min_workgroups: if serial_loses { cores } else { 1 },
         });
         tiling
     }
 
-    /// The plan kind this tiling runs.
+    /// The plan kind this tiling runs for calls large enough (see
+    /// [`SequenceTiling::min_workgroups`]; [`crate::gpu::plan::Plan::kind`] says per call).
     pub fn kind(&self) -> PlanKind {
         match self.sequence {
             Some(_) => PlanKind::Sequence,

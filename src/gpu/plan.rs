@@ -252,7 +252,13 @@ impl Plan {
         let gx = step_bytes * chunk_cap as u64;
 
         let kind = match tiling.sequence {
-            Some(_) if !proj => PlanKind::Sequence,
+            Some(seq)
+                if !proj
+                    && (n as u64).div_ceil(u64::from(seq.slice(n, dirs))) * dirs as u64
+                        >= u64::from(seq.min_workgroups) =>
+            {
+                PlanKind::Sequence
+            }
             _ => PlanKind::PerStep,
         };
         let chunks = t_len.div_ceil(chunk_cap);
@@ -543,6 +549,7 @@ mod tests {
                 wg: 32,
                 slice_max: 16,
                 parallel,
+                min_workgroups: 1,
             }),
             ..Tiling::for_config(config)
         }
@@ -585,6 +592,20 @@ mod tests {
         let p = Plan::new(&proj, &sequence_tiling(&proj, Some(2)), 5, 3, &ROOMY).unwrap();
         assert_eq!(p.kind, PlanKind::PerStep);
         assert_eq!(count(&p, Kernel::LstmStep), 5);
+    }
+
+    #[test]
+    fn calls_too_small_to_fill_the_cores_run_per_step_when_asked() {
+        let config = RnnConfig::lstm(5, 300);
+        let mut tiling = sequence_tiling(&config, Some(2));
+        tiling.sequence.as_mut().unwrap().min_workgroups = 2;
+        let kind = |n, cfg: &RnnConfig| Plan::new(cfg, &tiling, 4, n, &ROOMY).unwrap().kind;
+        assert_eq!(kind(1, &config), PlanKind::PerStep);
+        assert_eq!(kind(2, &config), PlanKind::Sequence);
+        assert_eq!(
+            kind(1, &config.clone().with_bidirectional(true)),
+            PlanKind::Sequence
+        );
     }
 
     #[test]
