@@ -7,7 +7,8 @@
 // slice = ceil(N / num_workgroups.x). It keeps h of its rows in workgroup memory (double-buffered,
 // as vec4 along k, zero-padded) and loops over the steps with a workgroupBarrier() between them:
 // no per-step dispatch. Within a step, invocation i computes hidden units j = i, i + WG, ... for
-// blocks of RB rows: each W_hh load (lane-contiguous in j) is reused across the block's rows, and each h load brings 4 inputs k at once (the same for
+// blocks of RB rows. Invocation i owns 4 consecutive units j = 4·(i + WG·p) .. +3: each W_hh load
+// (vec4: 4 units, lane-contiguous) is reused across the block's rows, and each h load brings 4 inputs k at once (the same for
 // every invocation: a broadcast read). Where invocations are emulated by SIMD lanes and every
 // load costs per lane (Mesa 25.0 lavapipe), loads per multiply-add are what count; on GPUs the
 // same shape reads W_hh coalesced and h from workgroup memory without bank conflicts.
@@ -17,8 +18,8 @@
 // the state buffer at the start of the dispatch and stored back at the end, so a sequence split
 // into chunks (projection chunks) continues where the previous dispatch stopped.
 //
-// Layouts: gx (D, chunk_cap, N, 4·C4); w_hh (D, H, H), K-major; h states (L, D, N, H) with this
-// layer at state_base; output (T, N, D·H).
+// Layouts: gx (D, chunk_cap, N, 4·C4); w_hh (D, H, ⌈H/4⌉) of vec4 (units 4u..4u+3 for input k),
+// K-major, zero-padded; h states (L, D, N, H) with this layer at state_base; output (T, N, D·H).
 
 // Keep in sync with `Params` in src/gpu/kernels.rs.
 struct Params {
@@ -48,7 +49,7 @@ const ROWS: u32 = 8u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
-@group(0) @binding(2) var<storage, read> w_hh: array<f32>;
+@group(0) @binding(2) var<storage, read> w_hh: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> lengths: array<u32>;
 @group(0) @binding(4) var<storage, read_write> h: array<f32>;
 @group(0) @binding(5) var<storage, read_write> output: array<f32>;
@@ -103,7 +104,7 @@ fn main(
     workgroupBarrier();
 
     let gx_stride = params.gx_cols4 * 4u;
-    let w_base = d * hidden * hidden;
+    let w_base = d * hidden * h4;
     var cur = 0u;
     let end = params.chunk_start + params.chunk_steps;
     for (var s = params.chunk_start; s < end; s++) {
@@ -115,19 +116,19 @@ fn main(
             // unit whose results they drop): measured on lavapipe, the same work in a loop whose
             // trip count differs between invocations (j = lid; j < H; j += WG) ran 2.6x slower,
             // every load in it going through the execution mask.
-            for (var j0 = 0u; j0 < hidden; j0 += WG) {
-                let j = min(j0 + lid.x, hidden - 1u);
-                let mine = j0 + lid.x < hidden;
-                var acc: array<f32, ROWS>;
+            for (var u0 = 0u; u0 < h4; u0 += WG) {
+                let u = min(u0 + lid.x, h4 - 1u);
+                let mine = u0 + lid.x < h4;
+                var acc: array<vec4<f32>, ROWS>;
                 let hb = src + rb * h4;
+                let w_at = w_base + u;
                 for (var k4 = 0u; k4 < h4; k4++) {
                     // Rows k >= H of W_hh do not exist: a clamped read, zeroed.
                     let k = 4u * k4;
-                    let w_at = w_base + j;
-                    let w0 = w_hh[w_at + k * hidden];
-                    let w1 = select(0.0, w_hh[w_at + min(k + 1u, hidden - 1u) * hidden], k + 1u < hidden);
-                    let w2 = select(0.0, w_hh[w_at + min(k + 2u, hidden - 1u) * hidden], k + 2u < hidden);
-                    let w3 = select(0.0, w_hh[w_at + min(k + 3u, hidden - 1u) * hidden], k + 3u < hidden);
+                    let w0 = w_hh[w_at + k * h4];
+                    let w1 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 1u, hidden - 1u) * h4], k + 1u < hidden);
+                    let w2 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 2u, hidden - 1u) * h4], k + 2u < hidden);
+                    let w3 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 3u, hidden - 1u) * h4], k + 3u < hidden);
                     for (var r = 0u; r < RB; r++) {
                         let x = hbuf[hb + r * h4 + k4];
                         acc[r] += w0 * x.x + w1 * x.y + w2 * x.z + w3 * x.w;
@@ -140,28 +141,33 @@ fn main(
                     }
                     let n = n0 + m;
                     let len = lengths[n];
-                    let own = m * h4 + j / 4u;
+                    let own = m * h4 + u;
                     if !mine {
                         continue;
                     }
-                    if s >= len {
-                        hbuf[dst + own][j % 4u] = hbuf[src + own][j % 4u];
-                        output[(s * n_rows + n) * params.out_width + d * hidden + j] = 0.0;
-                        continue;
+                    var h_new = hbuf[src + own];
+                    for (var e = 0u; e < 4u; e++) {
+                        let j = 4u * u + e;
+                        if j >= hidden {
+                            break;
+                        }
+                        if s >= len {
+                            output[(s * n_rows + n) * params.out_width + d * hidden + j] = 0.0;
+                            continue;
+                        }
+                        var t = s;
+                        if d == 1u {
+                            t = len - 1u - s;
+                        }
+                        let pre = gx[(gx_base + n) * gx_stride + j] + acc[r][e];
+                        if RELU {
+                            h_new[e] = relu(pre);
+                        } else {
+                            h_new[e] = tanh_stable(pre);
+                        }
+                        output[(t * n_rows + n) * params.out_width + d * hidden + j] = h_new[e];
                     }
-                    var t = s;
-                    if d == 1u {
-                        t = len - 1u - s;
-                    }
-                    let pre = gx[(gx_base + n) * gx_stride + j] + acc[r];
-                    var h_new: f32;
-                    if RELU {
-                        h_new = relu(pre);
-                    } else {
-                        h_new = tanh_stable(pre);
-                    }
-                    hbuf[dst + own][j % 4u] = h_new;
-                    output[(t * n_rows + n) * params.out_width + d * hidden + j] = h_new;
+                    hbuf[dst + own] = h_new;
                 }
             }
         }

@@ -5,7 +5,8 @@
 // forward direction handles t = s, the reverse t = len_n - 1 - s; a row with s >= len_n keeps its
 // state and writes 0 to output[s] (its direction's half), so every output slot is written once.
 //
-// Layouts: gx (D, chunk_cap, N, 4·C4); w_hh (D, K, H), K-major (K = H); states (L, D, N, H) with
+// Layouts: gx (D, chunk_cap, N, 4·C4); w_hh (D, K, 4·⌈H/4⌉), K-major (K = H), rows zero-padded to
+// a multiple of 4 units; states (L, D, N, H) with
 // this layer at state_base; output (T, N, D·H).
 
 // Keep in sync with `Params` in src/gpu/kernels.rs.
@@ -76,9 +77,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         row[r] = state + min(n0 + r, n_rows - 1u) * k_len;
         acc[r] = 0.0;
     }
-    let w_base = d * k_len * hidden + j;
+    // Rows of W_hhᵀ are padded to a multiple of 4 units (read as vec4 by `rnn_sequence`).
+    let stride = (hidden + 3u) / 4u * 4u;
+    let w_base = d * k_len * stride + j;
     for (var k = 0u; k < k_len; k++) {
-        let w = w_hh[w_base + k * hidden];
+        let w = w_hh[w_base + k * stride];
         for (var r = 0u; r < ROWS; r++) {
             acc[r] += w * h_prev[row[r] + k];
         }

@@ -220,8 +220,8 @@ pub enum PlanKind {
 pub enum PlanChoice {
     /// [`PlanKind::Sequence`] where it is possible and expected to win, else
     /// [`PlanKind::PerStep`]: on GPUs for H ≤ [`SEQUENCE_GPU_MAX_HIDDEN`]; on CPU adapters
-    /// (lavapipe) for H ≤ [`SEQUENCE_CPU_SERIAL_MAX_HIDDEN`], and for larger H when the call has
-    /// enough rows × directions to give every core a workgroup.
+    /// (lavapipe) for the RNN and for H ≤ [`SEQUENCE_CPU_SERIAL_MAX_HIDDEN`], and for larger
+    /// LSTM and GRU when the call has enough rows × directions to give every core a workgroup.
     #[default]
     Auto,
     /// Always [`PlanKind::PerStep`].
@@ -247,17 +247,19 @@ impl PlanChoice {
 /// wins for small layers). A starting point to be measured on real GPUs.
 pub const SEQUENCE_GPU_MAX_HIDDEN: usize = 128;
 
-/// Largest hidden size for which [`PlanChoice::Auto`] picks the sequence plan on a CPU adapter even
-/// when the call leaves cores idle (one row, one direction: one workgroup). Measured on lavapipe
-/// (2 cores, LSTM, T = 100, batch 1): a step's W_hh loads cost about H²·4.6 ns on one core, the
-/// per-step plan spreads them over the cores but pays ~110 µs per dispatch, so one workgroup wins
-/// below H ≈ 200 (H = 256: sequence 36 ms, per-step 31 ms).
+/// Largest hidden size for which [`PlanChoice::Auto`] picks the sequence plan for an LSTM or GRU on
+/// a CPU adapter even when the call leaves cores idle (one row, one direction: one workgroup).
+/// Measured on lavapipe (2 cores, T = 100, batch 1): a step's W_hh loads cost about H²·4.6 ns on
+/// one core, the per-step plan spreads them over the cores but pays ~40–110 µs per dispatch; LSTM
+/// H = 256: sequence 35 ms, per-step 29 ms; GRU 256: 35 / 38 ms; LSTM and GRU 512: 142 / 102 and
+/// 132 / 103 ms. The RNN always takes the sequence plan (its kernel loads 4 units per vec4,
+/// `rnn_step` one: H = 256: 8.9 / 21.8 ms, 512: 33 / 71 ms).
 pub const SEQUENCE_CPU_SERIAL_MAX_HIDDEN: usize = 192;
 
 /// The shape of a sequence-kernel dispatch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SequenceTiling {
-    /// Workgroup size `WG` along the hidden units.
+    /// Workgroup size `WG` along the hidden units (groups of 4 units for the RNN).
     pub wg: u32,
     /// Most batch rows one workgroup holds: a multiple of [`SEQUENCE_ROWS`], or a smaller power
     /// of two; the kernel's workgroup memory is `HBUF = 2·slice_max·⌈H/4⌉` vec4.
@@ -365,10 +367,17 @@ impl Tiling {
         };
         let serial_loses = choice == PlanChoice::Auto
             && cpu
+            && config.family() != Family::Rnn
             && config.hidden_size > SEQUENCE_CPU_SERIAL_MAX_HIDDEN;
         let wg_max = wg_max.min(limits.max_compute_invocations_per_workgroup);
+        // The RNN kernel's invocations own 4 units each (vec4 of W_hh), the others one unit.
+        let units = if config.family() == Family::Rnn {
+            config.hidden_size.div_ceil(4)
+        } else {
+            config.hidden_size
+        };
         tiling.sequence = Some(SequenceTiling {
-            wg: narrow(config.hidden_size, wg_max),
+            wg: narrow(units, wg_max),
             slice_max,
             parallel,
             min_workgroups: if serial_loses { cores } else { 1 },

@@ -21,7 +21,7 @@ struct LayerWeights {
     w_ih: wgpu::Buffer,
     /// Pre-summed biases (D, 4·C4): b_ih + b_hh, except b_ih alone for the GRU n gate.
     bias: wgpu::Buffer,
-    /// W_hhᵀ: (D, H_out, H) for RNN; (D, H_out, H, 4) gate-interleaved for LSTM (i, f, g, o) and
+    /// W_hhᵀ: (D, H_out, 4·⌈H/4⌉) for RNN (rows zero-padded); (D, H_out, H, 4) gate-interleaved for LSTM (i, f, g, o) and
     /// GRU (r, z, n, 0).
     w_hh: wgpu::Buffer,
     /// b_hn (D, H), GRU only.
@@ -658,14 +658,20 @@ impl PackedLayer {
                     None => packed.b_hn.extend(std::iter::repeat_n(0.0, hidden)),
                 }
             }
-            // W_hhᵀ (K = H_out, H) with the G gates of unit j side by side (padded to 4).
+            // W_hhᵀ (K = H_out, H) with the G gates of unit j side by side (padded to 4); for the
+            // RNN (one gate) rows of 4·⌈H/4⌉ units, zero-padded, so 4 units read as one vec4.
             let w = p.weight_hh.data();
             let lanes = if g == 1 { 1 } else { 4 };
-            let mut w_hh = vec![0.0; h_out * hidden * lanes];
+            let row = if g == 1 {
+                hidden.div_ceil(4) * 4
+            } else {
+                hidden
+            };
+            let mut w_hh = vec![0.0; h_out * row * lanes];
             for k in 0..h_out {
                 for j in 0..hidden {
                     for gate in 0..g {
-                        w_hh[(k * hidden + j) * lanes + gate] = w[(gate * hidden + j) * h_out + k];
+                        w_hh[(k * row + j) * lanes + gate] = w[(gate * hidden + j) * h_out + k];
                     }
                 }
             }

@@ -117,7 +117,12 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
     let median = timings.median_ms();
     let gflops = forward_flops(&config, args.seq_len, args.batch) / (median * 1e6);
     let peak = host_peak_bytes();
-    let plan = gpu.map(|g| format!("{:?}", g.plan_kind()));
+    let plan = gpu
+        .map(|g| {
+            g.plan(args.seq_len, args.batch)
+                .map(|p| format!("{:?}", p.kind))
+        })
+        .transpose()?;
     let (weight_bytes, shape_bytes) = gpu.map_or((0, 0), |g| g.gpu_buffer_bytes());
     if args.json {
         let peak = peak.map_or("null".to_string(), |p| p.to_string());
