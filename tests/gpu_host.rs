@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use wgpu_rnn::gpu::kernels::{Kernel, PlanChoice, PlanKind};
+use wgpu_rnn::gpu::kernels::{Kernel, PlanChoice, PlanKind, Tiling};
 use wgpu_rnn::{
     Error, ForwardInput, ForwardOutput, GpuContext, GpuModel, Model, Nonlinearity, RnnConfig,
     Tensor,
@@ -417,4 +417,39 @@ fn the_default_context_follows_the_environment() {
         assert!(wanted.contains(got), "WGPU_BACKEND={wanted:?} gave {got:?}");
     }
     assert_eq!(ctx.submission_count(), 0);
+}
+
+/// The sequence plan as a discrete GPU gets it (one workgroup per 8 rows, up to 256 invocations,
+/// `slice_max` 8), run on the backends under test: the tiling real GPUs use is exercised here too.
+#[test]
+fn the_gpu_style_sequence_tiling_matches_the_reference() {
+    let mut rng = StdRng::seed_from_u64(9);
+    for backend in gpu::backends() {
+        let ctx = &backend.context;
+        let mut info = ctx.adapter_info().clone();
+        info.device_type = wgpu::DeviceType::DiscreteGpu;
+        for config in [
+            RnnConfig::lstm(7, 90).with_bidirectional(true),
+            RnnConfig::gru(7, 37).with_num_layers(2),
+            RnnConfig::rnn(7, 130),
+        ] {
+            let model = Model::new(config.clone(), &mut rng).unwrap();
+            let tiling = Tiling::for_device(&config, &info, ctx.limits(), PlanChoice::Sequence);
+            let seq = tiling.sequence.expect("the sequence tiling fits");
+            assert_eq!((seq.parallel, seq.slice_max), (None, 8), "{config}");
+            let gpu_model = GpuModel::with_tiling(&model, ctx.clone(), tiling).unwrap();
+            for (t, n) in [(9, 1), (17, 21)] {
+                let x = tensor(&mut rng, &[t, n, 7], 1.5);
+                let lengths: Vec<usize> = (0..n).map(|i| 1 + (i * 7) % t).collect();
+                let args = ForwardInput::new(&x).with_lengths(&lengths);
+                let plan = gpu_model.plan(t, n).unwrap();
+                assert_eq!(plan.kind, PlanKind::Sequence);
+                assert_close(
+                    &gpu_model.forward(&args).unwrap(),
+                    &model.forward_cpu(&args).unwrap(),
+                    &format!("{} {config} T={t} N={n}", backend.name),
+                );
+            }
+        }
+    }
 }

@@ -108,6 +108,20 @@ impl GpuModel {
     /// [`GpuModel::new`] with the plan chosen by `choice` (see [`PlanKind`]): tests and
     /// benchmarks force each plan with it.
     pub fn with_plan(model: &Model, context: Arc<GpuContext>, choice: PlanChoice) -> Result<Self> {
+        let tiling = Tiling::for_device(
+            model.config(),
+            context.adapter_info(),
+            context.limits(),
+            choice,
+        );
+        Self::with_tiling(model, context, tiling)
+    }
+
+    /// [`GpuModel::new`] with a given tiling, e.g. [`Tiling::for_device`] for another kind of
+    /// adapter than `context`'s: tests run the GPU-style sequence tiling on lavapipe with it. The
+    /// tiling must suit the device (workgroup memory and size limits are not re-checked).
+    #[doc(hidden)]
+    pub fn with_tiling(model: &Model, context: Arc<GpuContext>, tiling: Tiling) -> Result<Self> {
         let config = model.config().clone();
         let have = context.limits().max_storage_buffers_per_shader_stage;
         if have < NEEDED_STORAGE_BUFFERS {
@@ -115,7 +129,6 @@ impl GpuModel {
                 "the device allows {have} storage buffers per shader stage; wgpu-rnn needs {NEEDED_STORAGE_BUFFERS}"
             )));
         }
-        let tiling = Tiling::for_device(&config, context.adapter_info(), context.limits(), choice);
         let limits = PlanLimits::from_limits(context.limits());
         let packed: Vec<PackedLayer> = (0..config.num_layers)
             .map(|layer| PackedLayer::new(model, layer))
