@@ -550,6 +550,7 @@ mod tests {
                 slice_max: 16,
                 parallel,
                 min_workgroups: 1,
+                cache_weights: false,
             }),
             ..Tiling::for_config(config)
         }
