@@ -46,6 +46,11 @@ override HBUF: u32 = 256u;
 override RB: u32 = 4u;
 // Largest register block. Keep in sync with `SEQUENCE_ROWS` in src/gpu/kernels.rs.
 const ROWS: u32 = 8u;
+// Keep each invocation's W_hh column (its 4 units for every input k) in private memory for the
+// whole dispatch instead of reloading it every step: for ⌈H/4⌉ <= WG (one group of units per
+// invocation) and H <= KMAX. Chosen for CPU adapters, where private memory is the host's stack.
+override CACHE_W: bool = false;
+const KMAX: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
@@ -105,6 +110,13 @@ fn main(
 
     let gx_stride = params.gx_cols4 * 4u;
     let w_base = d * hidden * h4;
+    var wreg: array<vec4<f32>, KMAX>;
+    if CACHE_W {
+        let u = min(lid.x, h4 - 1u);
+        for (var k = 0u; k < KMAX; k++) {
+            wreg[k] = select(vec4<f32>(0.0), w_hh[w_base + min(k, hidden - 1u) * h4 + u], k < hidden);
+        }
+    }
     var cur = 0u;
     let end = params.chunk_start + params.chunk_steps;
     for (var s = params.chunk_start; s < end; s++) {
@@ -125,10 +137,21 @@ fn main(
                 for (var k4 = 0u; k4 < h4; k4++) {
                     // Rows k >= H of W_hh do not exist: a clamped read, zeroed.
                     let k = 4u * k4;
-                    let w0 = w_hh[w_at + k * h4];
-                    let w1 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 1u, hidden - 1u) * h4], k + 1u < hidden);
-                    let w2 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 2u, hidden - 1u) * h4], k + 2u < hidden);
-                    let w3 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 3u, hidden - 1u) * h4], k + 3u < hidden);
+                    var w0: vec4<f32>;
+                    var w1: vec4<f32>;
+                    var w2: vec4<f32>;
+                    var w3: vec4<f32>;
+                    if CACHE_W {
+                        w0 = wreg[k];
+                        w1 = wreg[k + 1u];
+                        w2 = wreg[k + 2u];
+                        w3 = wreg[k + 3u];
+                    } else {
+                        w0 = w_hh[w_at + k * h4];
+                        w1 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 1u, hidden - 1u) * h4], k + 1u < hidden);
+                        w2 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 2u, hidden - 1u) * h4], k + 2u < hidden);
+                        w3 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 3u, hidden - 1u) * h4], k + 3u < hidden);
+                    }
                     for (var r = 0u; r < RB; r++) {
                         let x = hbuf[hb + r * h4 + k4];
                         acc[r] += w0 * x.x + w1 * x.y + w2 * x.z + w3 * x.w;

@@ -271,13 +271,14 @@ pub struct SequenceTiling {
     /// Workgroups (over both directions) a call must fill for the sequence plan to be used; with
     /// fewer, the call runs per step. 1: always.
     pub min_workgroups: u32,
-    /// LSTM and GRU: each invocation keeps its unit's W_hh column in private memory for the whole
-    /// dispatch (`CACHE_W`): on CPU adapters, for H ≤ [`SEQUENCE_CACHE_MAX_HIDDEN`] and H ≤ `wg`.
+    /// Each invocation keeps its W_hh column (its unit, or the RNN's group of 4 units) in private
+    /// memory for the whole dispatch (`CACHE_W`): on CPU adapters, for H ≤
+    /// [`SEQUENCE_CACHE_MAX_HIDDEN`] when one pass of the workgroup covers every unit.
     pub cache_weights: bool,
 }
 
-/// Largest hidden size whose W_hh columns the LSTM and GRU sequence kernels keep in private
-/// memory on CPU adapters (`KMAX` in `shaders/{lstm,gru}_sequence.wgsl`). Measured on lavapipe,
+/// Largest hidden size whose W_hh columns the sequence kernels keep in private memory on CPU
+/// adapters (`KMAX` in `shaders/{rnn,lstm,gru}_sequence.wgsl`). Measured on lavapipe,
 /// LSTM 64, T = 100: batch 1 2.69 → 2.04 ms, batch 32 22.6 → 17.8 ms.
 pub const SEQUENCE_CACHE_MAX_HIDDEN: usize = 64;
 
@@ -388,9 +389,8 @@ impl Tiling {
         tiling.sequence = Some(SequenceTiling {
             wg,
             cache_weights: cpu
-                && config.family() != Family::Rnn
                 && config.hidden_size <= SEQUENCE_CACHE_MAX_HIDDEN
-                && config.hidden_size <= wg as usize,
+                && units <= wg as usize,
             slice_max,
             parallel,
             min_workgroups: if serial_loses { cores } else { 1 },
@@ -570,9 +570,7 @@ impl Pipelines {
         if config.family() == Family::Rnn {
             constants.push(("RELU", relu));
         }
-        if config.family() != Family::Rnn {
-            constants.push(("CACHE_W", f64::from(seq.cache_weights)));
-        }
+        constants.push(("CACHE_W", f64::from(seq.cache_weights)));
         Some(build_pipeline_with_layout(
             device, kernel, layout, &constants,
         ))
