@@ -230,8 +230,8 @@ fn check_and_info_on_each_backend() {
         .into_iter()
         .find(|c| c.name == "lstm_mid")
         .unwrap();
-    for backend in gpu_backends() {
-        let out = with_backend(
+    let check = |backend: &str, tolerance: &str| {
+        with_backend(
             backend,
             &[
                 "check".as_ref(),
@@ -239,8 +239,13 @@ fn check_and_info_on_each_backend() {
                 case.model.as_os_str(),
                 "--input".as_ref(),
                 case.input.as_os_str(),
+                "--tolerance".as_ref(),
+                tolerance.as_ref(),
             ],
-        );
+        )
+    };
+    for backend in gpu_backends() {
+        let out = check(backend, "1e-5");
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
@@ -252,18 +257,7 @@ fn check_and_info_on_each_backend() {
         }
         assert!(stdout.contains("agree within 1e-5"), "{stdout}");
         // A tolerance below f32 rounding must fail, proving the comparison is real.
-        let strict = with_backend(
-            backend,
-            &[
-                "check".as_ref(),
-                "--model".as_ref(),
-                case.model.as_os_str(),
-                "--input".as_ref(),
-                case.input.as_os_str(),
-                "--tolerance".as_ref(),
-                "1e-12".as_ref(),
-            ],
-        );
+        let strict = check(backend, "1e-12");
         assert_eq!(strict.status.code(), Some(1), "{backend}");
         let info = with_backend(backend, &["info".as_ref()]);
         assert!(info.status.success());

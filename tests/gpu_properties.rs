@@ -12,7 +12,7 @@
 #[path = "common/gpu.rs"]
 mod gpu;
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -27,17 +27,6 @@ const PLANS: [PlanChoice; 3] = [PlanChoice::Auto, PlanChoice::PerStep, PlanChoic
 const TOLERANCE: f64 = 1e-5;
 /// Multiply-adds of the CPU reference per case, at most (keeps each case to a few milliseconds).
 const WORK_BUDGET: usize = 20_000_000;
-
-fn seed() -> u64 {
-    std::env::var("WGPU_RNN_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64)
-        })
-}
 
 fn cases_per_test() -> usize {
     std::env::var("WGPU_RNN_CASES")
@@ -268,10 +257,14 @@ fn run(test: &str, base_seed: u64, offset: u64) {
 // Two tests so the harness runs them on both cores; each draws its own cases.
 #[test]
 fn random_configurations_match_the_cpu_reference() {
-    run("random_configurations", seed(), 0);
+    run("random_configurations", gpu::seed(), 0);
 }
 
 #[test]
 fn more_random_configurations_match_the_cpu_reference() {
-    run("more_random_configurations", seed(), 0x9e37_79b9_7f4a_7c15);
+    run(
+        "more_random_configurations",
+        gpu::seed(),
+        0x9e37_79b9_7f4a_7c15,
+    );
 }

@@ -16,7 +16,7 @@
 mod gpu;
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -39,17 +39,6 @@ fn gpu_types_are_send_and_sync() {
     assert_send_sync::<GpuRead>();
     assert_send_sync::<GpuForwardOutput>();
     assert_send_sync::<GpuForwardInput<'static>>();
-}
-
-fn seed() -> u64 {
-    std::env::var("WGPU_RNN_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64)
-        })
 }
 
 fn random(rng: &mut StdRng, n: usize, scale: f32) -> Vec<f32> {
@@ -345,7 +334,7 @@ fn stream_case(rng: &mut StdRng, ctx: &Arc<GpuContext>) -> Result<f64, String> {
 
 #[test]
 fn streaming_equals_one_forward_and_the_cpu_reference_on_random_configurations() {
-    let base = seed();
+    let base = gpu::seed();
     let cases = std::env::var("WGPU_RNN_STREAM_CASES")
         .ok()
         .and_then(|s| s.parse().ok())

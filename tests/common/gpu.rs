@@ -72,3 +72,16 @@ pub fn backends() -> &'static [Backend] {
     static SHARED: OnceLock<Vec<Backend>> = OnceLock::new();
     SHARED.get_or_init(fresh_backends)
 }
+
+/// The seed of a randomized test: `WGPU_RNN_SEED` to replay one, else drawn from the clock so each
+/// run draws fresh cases.
+pub fn seed() -> u64 {
+    std::env::var("WGPU_RNN_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        })
+}
