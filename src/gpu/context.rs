@@ -269,6 +269,29 @@ impl GpuContext {
         })
     }
 
+    /// Creates a standalone buffer of `bytes` after checking them against `max_buffer_size`
+    /// ([`Error::TooLarge`] naming `what`), inside an error scope (counted in
+    /// [`GpuContext::buffer_count`]). For buffers a [`Plan`](crate::gpu::plan::Plan) has not sized.
+    pub(crate) fn create_checked_buffer(
+        &self,
+        what: &str,
+        label: &str,
+        bytes: u64,
+        usage: wgpu::BufferUsages,
+    ) -> Result<wgpu::Buffer> {
+        let limit = self.limits.max_buffer_size;
+        if bytes > limit {
+            return Err(Error::TooLarge {
+                what: what.to_string(),
+                bytes: u128::from(bytes),
+                limit: u128::from(limit),
+            });
+        }
+        self.scoped(&format!("allocating {what}"), || {
+            self.create_buffer(label, bytes, usage)
+        })
+    }
+
     /// Creates a buffer holding `data` (counted in [`GpuContext::buffer_count`]); the data lands
     /// with the next submit. (Not `create_buffer_init`: its mapping panics on a lost device.)
     pub(crate) fn create_buffer_with(

@@ -54,21 +54,12 @@ impl GpuReadback {
     /// [`GpuContext::buffer_count`]).
     pub fn new(context: &Arc<GpuContext>, capacity: usize) -> Result<Self> {
         let bytes = (capacity.max(1) as u64).saturating_mul(4);
-        let limit = context.limits().max_buffer_size;
-        if bytes > limit {
-            return Err(Error::TooLarge {
-                what: format!("a readback of {capacity} elements"),
-                bytes: u128::from(bytes),
-                limit: u128::from(limit),
-            });
-        }
-        let staging = context.scoped("allocating a readback buffer", || {
-            context.create_buffer(
-                "wgpu-rnn.readback",
-                bytes,
-                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            )
-        })?;
+        let staging = context.create_checked_buffer(
+            &format!("a readback of {capacity} elements"),
+            "wgpu-rnn.readback",
+            bytes,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        )?;
         Ok(Self {
             context: Arc::clone(context),
             staging,

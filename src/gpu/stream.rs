@@ -270,18 +270,9 @@ impl GpuStream {
         c: Option<&GpuTensor>,
     ) -> Result<()> {
         h.require("h", wgpu::BufferUsages::COPY_SRC, Some(self.h.shape()))?;
-        match (&self.c, c) {
-            (Some(own), Some(c)) => {
-                c.require("c", wgpu::BufferUsages::COPY_SRC, Some(own.shape()))?;
-            }
-            (None, Some(_)) => {
-                return Err(Error::UnexpectedTensor {
-                    name: "c".into(),
-                    context: format!(" for {}", self.model.config().kind),
-                    expected: "c only for LSTM and LSTMCell".into(),
-                });
-            }
-            _ => {}
+        self.refuse_c_without_cell_state(c.is_some())?;
+        if let (Some(own), Some(c)) = (&self.c, c) {
+            c.require("c", wgpu::BufferUsages::COPY_SRC, Some(own.shape()))?;
         }
         encoder.copy_buffer_to_buffer(h.buffer(), h.offset(), self.h.buffer(), 0, h.byte_len());
         if let Some(own) = &self.c {
@@ -333,16 +324,9 @@ impl GpuStream {
             }
         };
         check("h", h, self.h.shape())?;
-        match (&self.c, c) {
-            (Some(own), Some(c)) => check("c", c, own.shape())?,
-            (None, Some(_)) => {
-                return Err(Error::UnexpectedTensor {
-                    name: "c".into(),
-                    context: format!(" for {}", self.model.config().kind),
-                    expected: "c only for LSTM and LSTMCell".into(),
-                });
-            }
-            _ => {}
+        self.refuse_c_without_cell_state(c.is_some())?;
+        if let (Some(own), Some(c)) = (&self.c, c) {
+            check("c", c, own.shape())?;
         }
         let ctx = self.model.context();
         ctx.scoped("writing a stream's state", || {
@@ -372,6 +356,18 @@ impl GpuStream {
             None => None,
         };
         Ok((h, c))
+    }
+
+    /// Refuses a `c` given to a stream whose model has no cell state (not an LSTM).
+    fn refuse_c_without_cell_state(&self, c_given: bool) -> Result<()> {
+        if c_given && self.c.is_none() {
+            return Err(Error::UnexpectedTensor {
+                name: "c".into(),
+                context: format!(" for {}", self.model.config().kind),
+                expected: "c only for LSTM and LSTMCell".into(),
+            });
+        }
+        Ok(())
     }
 
     fn check_steps(&self, steps: usize) -> Result<()> {

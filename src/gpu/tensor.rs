@@ -83,17 +83,8 @@ impl GpuTensor {
     pub fn zeros(context: &GpuContext, label: &str, shape: impl Into<Vec<usize>>) -> Result<Self> {
         let shape = shape.into();
         let bytes = (checked_numel(&shape)? as u64 * 4).max(4);
-        let limit = context.limits().max_buffer_size;
-        if bytes > limit {
-            return Err(Error::TooLarge {
-                what: format!("the GPU tensor '{label}' of shape {shape:?}"),
-                bytes: u128::from(bytes),
-                limit: u128::from(limit),
-            });
-        }
-        let buffer = context.scoped(&format!("allocating the GPU tensor '{label}'"), || {
-            context.create_buffer(label, bytes, Self::USAGE)
-        })?;
+        let what = format!("the GPU tensor '{label}' of shape {shape:?}");
+        let buffer = context.create_checked_buffer(&what, label, bytes, Self::USAGE)?;
         Self::from_buffer(buffer, shape)
     }
 
