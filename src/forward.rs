@@ -91,83 +91,135 @@ pub struct Prepared {
     pub c0: Vec<f32>,
     /// Per-row lengths (N), each in 1..=T, if given.
     pub lengths: Option<Vec<usize>>,
+    /// The call's shapes in the caller's layout, for [`Prepared::finish`].
+    shape: CallShape,
+}
+
+/// The shapes of one call of a model, derived from its input's shape alone: the one place the
+/// rank, layout and state-shape rules live, for the host forward ([`Prepared`]) and the GPU's
+/// `encode_forward` alike.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CallShape {
+    /// Time steps `T` (1 for cells).
+    pub(crate) steps: usize,
+    /// Batch rows `N` (1 for unbatched input).
+    pub(crate) batch: usize,
+    /// Whether the input carried a batch dimension.
+    pub(crate) batched: bool,
+    /// Whether the sequence input and output are (N, T, ·).
+    batch_first: bool,
+    /// Whether the model is a cell (its output is its new state).
+    cell: bool,
+    /// `D·H_out`, the width of a sequence output step.
+    out_width: usize,
+    /// `h0` / `h_n` shape.
+    pub(crate) h: Vec<usize>,
+    /// `c0` / `c_n` shape (LSTM and LSTMCell only).
+    pub(crate) c: Option<Vec<usize>>,
+}
+
+impl CallShape {
+    /// The shapes of a call of `config` on an input of shape `input`, (N, T, I) when
+    /// `batch_first` (a sequence model's), or why it is refused.
+    pub(crate) fn new(config: &RnnConfig, input: &[usize], batch_first: bool) -> Result<Self> {
+        let i = config.input_size;
+        let cell = config.kind.is_cell();
+        let batch_first = batch_first && !cell;
+        let (expect_ranks, full_rank) = if cell {
+            ("(N, I) or unbatched (I)", 2)
+        } else if batch_first {
+            ("(N, T, I) or unbatched (T, I)", 3)
+        } else {
+            ("(T, N, I) or unbatched (T, I)", 3)
+        };
+        let batched = match input.len() {
+            r if r == full_rank => true,
+            r if r + 1 == full_rank => false,
+            _ => {
+                return Err(Error::ShapeMismatch {
+                    name: "input".into(),
+                    actual: input.to_vec(),
+                    expected: format!("{config} expects {expect_ranks}"),
+                });
+            }
+        };
+        let width = *input.last().expect("rank >= 1");
+        if width != i {
+            return Err(Error::ShapeMismatch {
+                name: "input".into(),
+                actual: input.to_vec(),
+                expected: format!(
+                    "the model expects {i} features per step (input_size), the input has {width}"
+                ),
+            });
+        }
+        let (steps, batch) = match (cell, batched, batch_first) {
+            (true, true, _) => (1, input[0]),
+            (true, false, _) => (1, 1),
+            (false, true, false) => (input[0], input[1]),
+            (false, true, true) => (input[1], input[0]),
+            (false, false, _) => (input[0], 1),
+        };
+        if steps == 0 || batch == 0 {
+            return Err(Error::ShapeMismatch {
+                name: "input".into(),
+                actual: input.to_vec(),
+                expected: "sequence length and batch size must be at least 1".into(),
+            });
+        }
+        let groups = config.num_groups();
+        let state = |w: usize| match (cell, batched) {
+            (true, true) => vec![batch, w],
+            (true, false) => vec![w],
+            (false, true) => vec![groups, batch, w],
+            (false, false) => vec![groups, w],
+        };
+        Ok(Self {
+            steps,
+            batch,
+            batched,
+            batch_first,
+            cell,
+            out_width: config.num_directions() * config.output_hidden(),
+            h: state(config.output_hidden()),
+            c: (config.family() == Family::Lstm).then(|| state(config.hidden_size)),
+        })
+    }
+
+    /// The output's shape when it holds `steps` time steps: (steps, N, D·H_out), (N, steps,
+    /// D·H_out) with batch_first, (steps, D·H_out) unbatched; a cell's output is its new state.
+    pub(crate) fn output(&self, steps: usize) -> Vec<usize> {
+        match (self.cell, self.batched, self.batch_first) {
+            (true, _, _) => self.h.clone(),
+            (false, false, _) => vec![steps, self.out_width],
+            (false, true, false) => vec![steps, self.batch, self.out_width],
+            (false, true, true) => vec![self.batch, steps, self.out_width],
+        }
+    }
 }
 
 impl Prepared {
     /// Validates `args` against `config` and lays the input out time-major.
     pub fn new(config: &RnnConfig, args: &ForwardInput<'_>) -> Result<Self> {
         let input = args.input;
-        let shape = input.shape();
-        let i = config.input_size;
+        let shape = CallShape::new(config, input.shape(), config.batch_first)?;
+        let (seq_len, batch, batched) = (shape.steps, shape.batch, shape.batched);
         let cell = config.kind.is_cell();
-        let (expect_ranks, layout) = if cell {
-            ("(N, I) or unbatched (I)", [2, 1])
-        } else if config.batch_first {
-            ("(N, T, I) or unbatched (T, I)", [3, 2])
-        } else {
-            ("(T, N, I) or unbatched (T, I)", [3, 2])
-        };
-        let batched = match shape.len() {
-            r if r == layout[0] => true,
-            r if r == layout[1] => false,
-            _ => {
-                return Err(Error::ShapeMismatch {
-                    name: "input".into(),
-                    actual: shape.to_vec(),
-                    expected: format!("{config} expects {expect_ranks}"),
-                });
-            }
-        };
-        let width = *shape.last().expect("rank >= 1");
-        if width != i {
-            return Err(Error::ShapeMismatch {
-                name: "input".into(),
-                actual: shape.to_vec(),
-                expected: format!(
-                    "the model expects {i} features per step (input_size), the input has {width}"
-                ),
-            });
-        }
-        let (seq_len, batch) = match (cell, batched, config.batch_first) {
-            (true, true, _) => (1, shape[0]),
-            (true, false, _) => (1, 1),
-            (false, true, false) => (shape[0], shape[1]),
-            (false, true, true) => (shape[1], shape[0]),
-            (false, false, _) => (shape[0], 1),
-        };
-        if seq_len == 0 || batch == 0 {
-            return Err(Error::ShapeMismatch {
-                name: "input".into(),
-                actual: shape.to_vec(),
-                expected: "sequence length and batch size must be at least 1".into(),
-            });
-        }
         let x = if batched && config.batch_first && !cell {
-            transpose01(input.data(), batch, seq_len, i)
+            transpose01(input.data(), batch, seq_len, config.input_size)
         } else {
             input.data().to_vec()
         };
 
-        let groups = config.num_groups();
-        let h_out = config.output_hidden();
-        let state_shape = |width: usize| -> Vec<usize> {
-            match (cell, batched) {
-                (true, true) => vec![batch, width],
-                (true, false) => vec![width],
-                (false, true) => vec![groups, batch, width],
-                (false, false) => vec![groups, width],
-            }
-        };
         let state_rule = if cell {
             "(batch, hidden)"
         } else {
             "(num_layers*num_directions, batch, hidden)"
         };
-        let check_state = |name: &str, t: Option<&Tensor>, width: usize| -> Result<Vec<f32>> {
-            let want = state_shape(width);
+        let check_state = |name: &str, t: Option<&Tensor>, want: &[usize]| -> Result<Vec<f32>> {
             match t {
-                None => Ok(vec![0.0; groups * batch * width]),
-                Some(t) if t.shape() == want.as_slice() => Ok(t.data().to_vec()),
+                None => Ok(vec![0.0; want.iter().product()]),
+                Some(t) if t.shape() == want => Ok(t.data().to_vec()),
                 Some(t) => Err(Error::ShapeMismatch {
                     name: name.into(),
                     actual: t.shape().to_vec(),
@@ -175,18 +227,19 @@ impl Prepared {
                 }),
             }
         };
-        let h0 = check_state("h0", args.h0, h_out)?;
-        let c0 = if config.family() == Family::Lstm {
-            check_state("c0", args.c0, config.hidden_size)?
-        } else {
-            if args.c0.is_some() {
-                return Err(Error::UnexpectedTensor {
-                    name: "c0".into(),
-                    context: format!(" for {}", config.kind),
-                    expected: "c0 only for LSTM and LSTMCell".into(),
-                });
+        let h0 = check_state("h0", args.h0, &shape.h)?;
+        let c0 = match &shape.c {
+            Some(c) => check_state("c0", args.c0, c)?,
+            None => {
+                if args.c0.is_some() {
+                    return Err(Error::UnexpectedTensor {
+                        name: "c0".into(),
+                        context: format!(" for {}", config.kind),
+                        expected: "c0 only for LSTM and LSTMCell".into(),
+                    });
+                }
+                Vec::new()
             }
-            Vec::new()
         };
 
         let lengths = match args.lengths {
@@ -233,6 +286,7 @@ impl Prepared {
             h0,
             c0,
             lengths,
+            shape,
         })
     }
 
@@ -258,36 +312,27 @@ impl Prepared {
         h_n: Vec<f32>,
         c_n: Option<Vec<f32>>,
     ) -> ForwardOutput {
-        let (n, groups) = (self.batch, config.num_groups());
-        let h_out = config.output_hidden();
-        let width = config.num_directions() * h_out;
-        let t_out = self.output_steps();
         let tensor = |shape: Vec<usize>, data: Vec<f32>| {
             Tensor::new(shape, data).expect("backend results have the documented sizes")
         };
-        let state = |data: Vec<f32>, w: usize| match (config.kind.is_cell(), self.batched) {
-            (true, true) => tensor(vec![n, w], data),
-            (true, false) => tensor(vec![w], data),
-            (false, true) => tensor(vec![groups, n, w], data),
-            (false, false) => tensor(vec![groups, w], data),
-        };
-        let c_n = c_n.map(|c| state(c, config.hidden_size));
+        let h_n = tensor(self.shape.h.clone(), h_n);
+        let c_n = c_n.map(|c| tensor(self.shape.c.clone().expect("c_n only for LSTM"), c));
         if config.kind.is_cell() {
-            let h = state(h_n, h_out);
             return ForwardOutput {
-                output: h.clone(),
-                h_n: h,
+                output: h_n.clone(),
+                h_n,
                 c_n,
             };
         }
-        let output = match (self.batched, config.batch_first) {
-            (false, _) => tensor(vec![t_out, width], output),
-            (true, false) => tensor(vec![t_out, n, width], output),
-            (true, true) => tensor(vec![n, t_out, width], transpose01(&output, t_out, n, width)),
+        let (t_out, n) = (self.output_steps(), self.batch);
+        let output = if self.batched && config.batch_first {
+            transpose01(&output, t_out, n, self.shape.out_width)
+        } else {
+            output
         };
         ForwardOutput {
-            output,
-            h_n: state(h_n, h_out),
+            output: tensor(self.shape.output(t_out), output),
+            h_n,
             c_n,
         }
     }

@@ -1,8 +1,8 @@
 //! Recording a whole forward into an application's command encoder, from GPU tensors to GPU
 //! tensors: [`GpuModel::encode_forward`] with [`GpuForwardInput`] and [`GpuForwardOutput`].
 
-use crate::config::{Family, RnnConfig};
 use crate::error::{Error, Result};
+use crate::forward::CallShape;
 use crate::gpu::model::GpuModel;
 use crate::gpu::tensor::GpuTensor;
 use crate::gpu::workspace::Workspace;
@@ -66,91 +66,15 @@ pub struct GpuForwardOutput {
     pub c_n: Option<GpuTensor>,
 }
 
-/// The shapes of one call of a model, from its input's shape.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct CallShape {
-    /// Time steps.
-    pub(crate) steps: usize,
-    /// Batch rows.
-    pub(crate) batch: usize,
-    /// Output shape.
-    pub(crate) output: Vec<usize>,
-    /// `h0` / `h_n` shape.
-    pub(crate) h: Vec<usize>,
-    /// `c0` / `c_n` shape (LSTM only).
-    pub(crate) c: Option<Vec<usize>>,
-}
-
-impl CallShape {
-    /// The shapes of a call of `config` on an input of shape `input`, or why it is refused.
-    pub(crate) fn new(config: &RnnConfig, input: &[usize]) -> Result<Self> {
-        let cell = config.kind.is_cell();
-        let (full_rank, rule) = if cell {
-            (2, "(N, I) or unbatched (I)")
-        } else {
-            (3, "time-major (T, N, I) or unbatched (T, I)")
-        };
-        let batched = match input.len() {
-            r if r == full_rank => true,
-            r if r + 1 == full_rank => false,
-            _ => {
-                return Err(Error::ShapeMismatch {
-                    name: "input".into(),
-                    actual: input.to_vec(),
-                    expected: format!("{config} on the GPU expects {rule}"),
-                });
-            }
-        };
-        let width = *input.last().expect("rank >= 1");
-        let (steps, batch) = match (cell, batched) {
-            (true, true) => (1, input[0]),
-            (true, false) => (1, 1),
-            (false, true) => (input[0], input[1]),
-            (false, false) => (input[0], 1),
-        };
-        if width != config.input_size || steps == 0 || batch == 0 {
-            return Err(Error::ShapeMismatch {
-                name: "input".into(),
-                actual: input.to_vec(),
-                expected: format!(
-                    "{config} expects {rule} with I = {} (input_size) and T, N >= 1",
-                    config.input_size
-                ),
-            });
-        }
-        let groups = config.num_groups();
-        let state = |w: usize| match (cell, batched) {
-            (true, true) => vec![batch, w],
-            (true, false) => vec![w],
-            (false, true) => vec![groups, batch, w],
-            (false, false) => vec![groups, w],
-        };
-        let h_out = config.output_hidden();
-        let out_width = config.num_directions() * h_out;
-        let output = match (cell, batched) {
-            (true, _) => state(h_out),
-            (false, true) => vec![steps, batch, out_width],
-            (false, false) => vec![steps, out_width],
-        };
-        Ok(Self {
-            steps,
-            batch,
-            output,
-            h: state(h_out),
-            c: (config.family() == Family::Lstm).then(|| state(config.hidden_size)),
-        })
-    }
-}
-
 impl GpuModel {
     /// Allocates the results of a call on an input of shape `input_shape` (see
     /// [`GpuForwardInput`]): `output`, `h_n` and, for LSTM, `c_n`, each with
     /// [`GpuTensor::USAGE`].
     pub fn forward_output_for(&self, input_shape: &[usize]) -> Result<GpuForwardOutput> {
-        let shape = CallShape::new(self.config(), input_shape)?;
+        let shape = CallShape::new(self.config(), input_shape, false)?;
         let ctx = self.context();
         Ok(GpuForwardOutput {
-            output: GpuTensor::zeros(ctx, "wgpu-rnn.output", shape.output)?,
+            output: GpuTensor::zeros(ctx, "wgpu-rnn.output", shape.output(shape.steps))?,
             h_n: Some(GpuTensor::zeros(ctx, "wgpu-rnn.h_n", shape.h)?),
             c_n: match shape.c {
                 Some(c) => Some(GpuTensor::zeros(ctx, "wgpu-rnn.c_n", c)?),
@@ -178,14 +102,15 @@ impl GpuModel {
         out: &GpuForwardOutput,
     ) -> Result<()> {
         let config = self.config();
-        let shape = CallShape::new(config, args.input.shape())?;
+        let shape = CallShape::new(config, args.input.shape(), false)?;
         let src = wgpu::BufferUsages::COPY_SRC;
         let dst = wgpu::BufferUsages::COPY_DST;
         args.input.require("input", src, None)?;
         if let Some(h0) = args.h0 {
             h0.require("h0", src, Some(&shape.h))?;
         }
-        out.output.require("output", dst, Some(&shape.output))?;
+        out.output
+            .require("output", dst, Some(&shape.output(shape.steps)))?;
         if let Some(h_n) = &out.h_n {
             h_n.require("h_n", dst, Some(&shape.h))?;
         }
