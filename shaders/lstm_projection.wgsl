@@ -55,10 +55,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         acc[r] = 0.0;
     }
     let w_base = d * hidden * proj + p;
-    for (var k = 0u; k < hidden; k++) {
-        let w = w_hr[w_base + k * proj];
-        for (var r = 0u; r < ROWS; r++) {
-            acc[r] += w * u[row[r] + k];
+    if n_rows - n0 == 1u {
+        // A block of one row (batch 1): one u load per w_hr load, not ROWS of the same row.
+        for (var k = 0u; k < hidden; k++) {
+            acc[0] += w_hr[w_base + k * proj] * u[row[0] + k];
+        }
+    } else {
+        for (var k = 0u; k < hidden; k++) {
+            let w = w_hr[w_base + k * proj];
+            for (var r = 0u; r < ROWS; r++) {
+                acc[r] += w * u[row[r] + k];
+            }
         }
     }
 

@@ -80,10 +80,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     // Rows of W_hhᵀ are padded to a multiple of 4 units (read as vec4 by `rnn_sequence`).
     let stride = (hidden + 3u) / 4u * 4u;
     let w_base = d * k_len * stride + j;
-    for (var k = 0u; k < k_len; k++) {
-        let w = w_hh[w_base + k * stride];
-        for (var r = 0u; r < ROWS; r++) {
-            acc[r] += w * h_prev[row[r] + k];
+    if n_rows - n0 == 1u {
+        // A block of one row (batch 1): one h_prev load per w_hh load, not ROWS of the same row.
+        for (var k = 0u; k < k_len; k++) {
+            acc[0] += w_hh[w_base + k * stride] * h_prev[row[0] + k];
+        }
+    } else {
+        for (var k = 0u; k < k_len; k++) {
+            let w = w_hh[w_base + k * stride];
+            for (var r = 0u; r < ROWS; r++) {
+                acc[r] += w * h_prev[row[r] + k];
+            }
         }
     }
 
