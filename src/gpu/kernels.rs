@@ -250,9 +250,9 @@ pub const SEQUENCE_GPU_MAX_HIDDEN: usize = 128;
 /// Largest hidden size for which [`PlanChoice::Auto`] picks the sequence plan for an LSTM or GRU on
 /// a CPU adapter even when the call leaves cores idle (one row, one direction: one workgroup).
 /// Measured on lavapipe (2 cores, T = 100, batch 1): a step's W_hh loads cost about H²·4.6 ns on
-/// one core, the per-step plan spreads them over the cores but pays ~40–110 µs per dispatch; LSTM
-/// H = 256: sequence 35 ms, per-step 29 ms; GRU 256: 35 / 38 ms; LSTM and GRU 512: 142 / 102 and
-/// 132 / 103 ms. The RNN always takes the sequence plan (its kernel loads 4 units per vec4,
+/// one core, the per-step plan spreads them over the cores but pays ~40–110 µs per dispatch;
+/// sequence / per-step: LSTM H = 128: 8.8 / 10.4 ms, H = 256: 35.5 / 20.0 ms; GRU 128: 9.9 /
+/// 12.8 ms, GRU 256: 37.3 / 21.0 ms (BENCHMARKS.md, change #13). The RNN always takes the sequence plan (its kernel loads 4 units per vec4,
 /// `rnn_step` one: H = 256: 8.9 / 21.8 ms, 512: 33 / 71 ms).
 pub const SEQUENCE_CPU_SERIAL_MAX_HIDDEN: usize = 192;
 
