@@ -13,14 +13,21 @@
 // same shape reads W_hh coalesced and h from workgroup memory without bank conflicts. c stays in
 // global memory, read and written by the one invocation that owns (row, unit).
 //
+// With a projection (PROJ, proj_size = P > 0), h has P features: the gate phase writes
+// u = o·tanh(c') of the slice's rows to workgroup memory (`ubuf`, never to global memory), and
+// after a barrier a projection phase computes h' = W_hr u, invocation i owning projected
+// features p = i, i + WG, ..., and writes h' and the output. CPU twin: `cpu::lstm_step` then
+// `cpu::lstm_projection`.
+//
 // At step s the forward direction handles t = s, the reverse t = len_n - 1 - s; a row with
 // s >= len_n keeps its state and writes 0 to output[s] (its direction's half). h is loaded from
 // the state buffer at the start of the dispatch and stored back at the end, so a sequence split
 // into chunks (projection chunks) continues where the previous dispatch stopped.
 //
-// Layouts: gx (D, chunk_cap, N, 4·C4); w_hh (D, H, H) of vec4 (i, f, g, o of unit j for input k),
-// K-major; h states (L, D, N, H) with this layer at state_base; c (L, D, N, H) at cell_base;
-// output (T, N, D·H). No projection (proj_size = 0).
+// Layouts: gx (D, chunk_cap, N, 4·C4); w_hh (D, K, H) of vec4 (i, f, g, o of unit j for input k),
+// K-major, K = H_out (P with a projection, else H); w_hr (D, H, P), K-major (bound to a
+// placeholder without a projection); h states (L, D, N, H_out) with this layer at state_base;
+// c (L, D, N, H) at cell_base; output (T, N, D·H_out).
 
 // Keep in sync with `Params` in src/gpu/kernels.rs.
 struct Params {
@@ -39,16 +46,19 @@ struct Params {
 }
 
 override WG: u32 = 64u;
-// vec4 entries of workgroup memory: 2 · SLICE_MAX · ceil(H / 4), SLICE_MAX the most rows a
-// workgroup holds.
+// vec4 entries of workgroup memory for h: 2 · SLICE_MAX · ceil(H_out / 4), SLICE_MAX the most
+// rows a workgroup holds.
 override HBUF: u32 = 256u;
+// With a projection: u of the slice's rows, SLICE_MAX · ceil(H / 4) vec4 (1, unused, without).
+override PROJ: bool = false;
+override UBUF: u32 = 1u;
 // Batch rows per register block (at most ROWS), chosen per call shape.
 override RB: u32 = 4u;
 // Largest register block. Keep in sync with `SEQUENCE_ROWS` in src/gpu/kernels.rs.
 const ROWS: u32 = 8u;
 // Keep each invocation's W_hh column (its unit's 4 gates for every input k) in private memory for
 // the whole dispatch instead of reloading it every step: for H <= WG (one unit per invocation) and
-// H <= KMAX. Chosen for CPU adapters, where private memory is the host's stack and cache.
+// H_out <= KMAX. Chosen for CPU adapters, where private memory is the host's stack and cache.
 override CACHE_W: bool = false;
 const KMAX: u32 = 64u;
 
@@ -59,8 +69,10 @@ const KMAX: u32 = 64u;
 @group(0) @binding(4) var<storage, read_write> h: array<f32>;
 @group(0) @binding(5) var<storage, read_write> c: array<f32>;
 @group(0) @binding(6) var<storage, read_write> output: array<f32>;
+@group(0) @binding(7) var<storage, read> w_hr: array<f32>;
 
 var<workgroup> hbuf: array<vec4<f32>, HBUF>;
+var<workgroup> ubuf: array<vec4<f32>, UBUF>;
 
 // NaN test on the bits, which no floating-point optimisation may drop.
 fn is_nan(x: f32) -> bool {
@@ -88,32 +100,41 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
 ) {
     let hidden = params.hidden;
-    let h4 = (hidden + 3u) / 4u;
+    let k_len = params.h_out;
+    // vec4 per row: of h (and of W_hh's k) in hbuf, of u in ubuf.
+    let h4 = (k_len + 3u) / 4u;
+    let u4 = (hidden + 3u) / 4u;
     let n_rows = params.batch;
     let slice = (n_rows + groups.x - 1u) / groups.x;
     let n0 = min(wid.x * slice, n_rows);
     let rows = min(slice, n_rows - n0);
     let d = wid.z;
     let half = HBUF / 2u;
-    let state = params.state_base + (d * n_rows + n0) * hidden;
-    // Padding (k >= H) and rows past the slice stay 0 in both halves: register blocks read them.
+    let state = params.state_base + (d * n_rows + n0) * k_len;
+    // Padding (k >= H_out, j >= H) and rows past the slice stay 0: register blocks read them.
     for (var i = lid.x; i < HBUF; i += WG) {
         hbuf[i] = vec4<f32>(0.0);
     }
+    if PROJ {
+        for (var i = lid.x; i < UBUF; i += WG) {
+            ubuf[i] = vec4<f32>(0.0);
+        }
+    }
     workgroupBarrier();
-    for (var i = lid.x; i < rows * hidden; i += WG) {
-        let k = i % hidden;
-        hbuf[(i / hidden) * h4 + k / 4u][k % 4u] = h[state + i];
+    for (var i = lid.x; i < rows * k_len; i += WG) {
+        let k = i % k_len;
+        hbuf[(i / k_len) * h4 + k / 4u][k % 4u] = h[state + i];
     }
     workgroupBarrier();
 
     let gx_stride = params.gx_cols4 * 4u;
-    let w_base = d * hidden * hidden;
+    let w_base = d * k_len * hidden;
+    let r_base = d * hidden * k_len;
     var wreg: array<vec4<f32>, KMAX>;
     if CACHE_W {
         let j = min(lid.x, hidden - 1u);
         for (var k = 0u; k < KMAX; k++) {
-            wreg[k] = select(vec4<f32>(0.0), w_hh[w_base + min(k, hidden - 1u) * hidden + j], k < hidden);
+            wreg[k] = select(vec4<f32>(0.0), w_hh[w_base + min(k, k_len - 1u) * hidden + j], k < k_len);
         }
     }
     var cur = 0u;
@@ -133,7 +154,7 @@ fn main(
                 var acc: array<vec4<f32>, ROWS>;
                 let hb = src + rb * h4;
                 for (var k4 = 0u; k4 < h4; k4++) {
-                    // Rows k >= H of W_hh do not exist: a clamped read, zeroed.
+                    // Rows k >= H_out of W_hh do not exist: a clamped read, zeroed.
                     let k = 4u * k4;
                     var w0: vec4<f32>;
                     var w1: vec4<f32>;
@@ -147,9 +168,9 @@ fn main(
                     } else {
                         let w_at = w_base + j;
                         w0 = w_hh[w_at + k * hidden];
-                        w1 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 1u, hidden - 1u) * hidden], k + 1u < hidden);
-                        w2 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 2u, hidden - 1u) * hidden], k + 2u < hidden);
-                        w3 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 3u, hidden - 1u) * hidden], k + 3u < hidden);
+                        w1 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 1u, k_len - 1u) * hidden], k + 1u < k_len);
+                        w2 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 2u, k_len - 1u) * hidden], k + 2u < k_len);
+                        w3 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 3u, k_len - 1u) * hidden], k + 3u < k_len);
                     }
                     for (var r = 0u; r < RB; r++) {
                         let x = hbuf[hb + r * h4 + k4];
@@ -168,8 +189,11 @@ fn main(
                         continue;
                     }
                     if s >= len {
-                        hbuf[dst + own][j % 4u] = hbuf[src + own][j % 4u];
-                        output[(s * n_rows + n) * params.out_width + d * hidden + j] = 0.0;
+                        // With a projection the projection phase keeps the row's h.
+                        if !PROJ {
+                            hbuf[dst + own][j % 4u] = hbuf[src + own][j % 4u];
+                            output[(s * n_rows + n) * params.out_width + d * hidden + j] = 0.0;
+                        }
                         continue;
                     }
                     var t = s;
@@ -186,8 +210,61 @@ fn main(
                     let c_new = f_gate * c[cell] + i_gate * g_gate;
                     c[cell] = c_new;
                     let h_new = o_gate * tanh_stable(c_new);
-                    hbuf[dst + own][j % 4u] = h_new;
-                    output[(t * n_rows + n) * params.out_width + d * hidden + j] = h_new;
+                    if PROJ {
+                        ubuf[m * u4 + j / 4u][j % 4u] = h_new;
+                    } else {
+                        hbuf[dst + own][j % 4u] = h_new;
+                        output[(t * n_rows + n) * params.out_width + d * hidden + j] = h_new;
+                    }
+                }
+            }
+        }
+        if PROJ {
+            workgroupBarrier();
+            // h' = W_hr u: invocation i owns projected features p = i, i + WG, ... (a uniform
+            // loop, as above), each W_hr load reused across the block's rows.
+            for (var rb = 0u; rb < rows; rb += RB) {
+                for (var p0 = 0u; p0 < k_len; p0 += WG) {
+                    let p = min(p0 + lid.x, k_len - 1u);
+                    let mine = p0 + lid.x < k_len;
+                    var acc: array<f32, ROWS>;
+                    let at = r_base + p;
+                    for (var k4 = 0u; k4 < u4; k4++) {
+                        // Rows k >= H of W_hr do not exist: a clamped read, zeroed.
+                        let k = 4u * k4;
+                        let w = vec4<f32>(
+                            w_hr[at + k * k_len],
+                            select(0.0, w_hr[at + min(k + 1u, hidden - 1u) * k_len], k + 1u < hidden),
+                            select(0.0, w_hr[at + min(k + 2u, hidden - 1u) * k_len], k + 2u < hidden),
+                            select(0.0, w_hr[at + min(k + 3u, hidden - 1u) * k_len], k + 3u < hidden),
+                        );
+                        for (var r = 0u; r < RB; r++) {
+                            acc[r] += dot(w, ubuf[(rb + r) * u4 + k4]);
+                        }
+                    }
+                    for (var r = 0u; r < RB; r++) {
+                        let m = rb + r;
+                        if m >= rows {
+                            break;
+                        }
+                        let n = n0 + m;
+                        let len = lengths[n];
+                        let own = m * h4 + p / 4u;
+                        if !mine {
+                            continue;
+                        }
+                        if s >= len {
+                            hbuf[dst + own][p % 4u] = hbuf[src + own][p % 4u];
+                            output[(s * n_rows + n) * params.out_width + d * k_len + p] = 0.0;
+                            continue;
+                        }
+                        var t = s;
+                        if d == 1u {
+                            t = len - 1u - s;
+                        }
+                        hbuf[dst + own][p % 4u] = acc[r];
+                        output[(t * n_rows + n) * params.out_width + d * k_len + p] = acc[r];
+                    }
                 }
             }
         }
@@ -196,8 +273,8 @@ fn main(
     }
 
     let last = cur * half;
-    for (var i = lid.x; i < rows * hidden; i += WG) {
-        let k = i % hidden;
-        h[state + i] = hbuf[last + (i / hidden) * h4 + k / 4u][k % 4u];
+    for (var i = lid.x; i < rows * k_len; i += WG) {
+        let k = i % k_len;
+        h[state + i] = hbuf[last + (i / k_len) * h4 + k / 4u][k % 4u];
     }
 }

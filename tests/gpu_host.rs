@@ -62,7 +62,8 @@ fn one_forward_is_one_submit_and_a_repeated_shape_creates_no_buffers() {
     let want = model.forward_cpu(&args).unwrap();
     for backend in gpu::fresh_backends() {
         let ctx = &backend.context;
-        let gpu_model = GpuModel::new(&model, ctx.clone()).unwrap();
+        // The per-step plan: 3 layers × (1 projection + 9 × (lstm_step + lstm_projection)).
+        let gpu_model = GpuModel::with_plan(&model, ctx.clone(), PlanChoice::PerStep).unwrap();
         let plan = gpu_model.plan(9, 3).unwrap();
         assert_eq!(plan.dispatches.len(), 3 * (1 + 2 * 9), "{}", backend.name);
 
@@ -191,14 +192,15 @@ fn small_binding_limits_chunk_the_projection_or_refuse_cleanly() {
 /// The sequence plan (one dispatch looping over all steps per layer) for each family, forced and
 /// as the automatic choice on CPU adapters: one projection and one sequence dispatch per layer,
 /// one submit, no new buffers for a repeated shape, the CPU reference's results with lengths,
-/// initial states, both directions, several layers, several workgroups per direction and a
-/// partial register block; and the per-step plan on the same calls.
+/// initial states, both directions, several layers, several workgroups per direction, a
+/// partial register block and an LSTM projection; and the per-step plan on the same calls.
 #[test]
 fn the_sequence_plan_matches_the_reference_in_one_dispatch_per_layer() {
     let mut rng = StdRng::seed_from_u64(7);
     let configs = [
         RnnConfig::rnn(6, 21).with_nonlinearity(Nonlinearity::Relu),
         RnnConfig::lstm(6, 21),
+        RnnConfig::lstm(6, 21).with_proj_size(9),
         RnnConfig::gru(6, 21),
     ];
     for backend in gpu::fresh_backends() {
@@ -208,7 +210,7 @@ fn the_sequence_plan_matches_the_reference_in_one_dispatch_per_layer() {
             let model = Model::new(config.clone(), &mut rng).unwrap();
             let (t, n) = (13, 11);
             let x = tensor(&mut rng, &[t, n, 6], 1.5);
-            let h0 = tensor(&mut rng, &[4, n, 21], 1.0);
+            let h0 = tensor(&mut rng, &[4, n, config.output_hidden()], 1.0);
             let c0 = tensor(&mut rng, &[4, n, 21], 1.0);
             let lengths = [13, 1, 7, 13, 2, 9, 13, 4, 13, 11, 6];
             let mut args = ForwardInput::new(&x).with_h0(&h0).with_lengths(&lengths);
@@ -432,6 +434,7 @@ fn the_gpu_style_sequence_tiling_matches_the_reference() {
             RnnConfig::lstm(7, 90).with_bidirectional(true),
             RnnConfig::gru(7, 37).with_num_layers(2),
             RnnConfig::rnn(7, 130),
+            RnnConfig::lstm(7, 90).with_proj_size(37).with_num_layers(2),
         ] {
             let model = Model::new(config.clone(), &mut rng).unwrap();
             let tiling = Tiling::for_device(&config, &info, ctx.limits(), PlanChoice::Sequence);
@@ -448,6 +451,48 @@ fn the_gpu_style_sequence_tiling_matches_the_reference() {
                     &gpu_model.forward(&args).unwrap(),
                     &model.forward_cpu(&args).unwrap(),
                     &format!("{} {config} T={t} N={n}", backend.name),
+                );
+            }
+        }
+    }
+}
+
+/// The sequence kernels' workgroup memory (h double-buffered, plus u with an LSTM projection) fits
+/// the device's limit for every tiling chosen, including projections with a wide hidden layer
+/// (few rows per workgroup), and those still match the reference.
+#[test]
+fn the_sequence_tiling_fits_workgroup_memory() {
+    let mut rng = StdRng::seed_from_u64(10);
+    for backend in gpu::backends() {
+        let ctx = &backend.context;
+        let limit = ctx.limits().max_compute_workgroup_storage_size;
+        for config in [
+            RnnConfig::lstm(3, 8),
+            RnnConfig::lstm(3, 300).with_proj_size(5),
+            RnnConfig::lstm(3, 41).with_proj_size(40),
+            RnnConfig::gru(3, 700),
+            RnnConfig::rnn(3, 1000),
+        ] {
+            let tiling = Tiling::for_device(
+                &config,
+                ctx.adapter_info(),
+                ctx.limits(),
+                PlanChoice::Sequence,
+            );
+            let seq = tiling.sequence.expect("the sequence tiling fits");
+            let bytes = 16 * (seq.hbuf(config.output_hidden()) + seq.ubuf(&config));
+            assert!(bytes <= limit, "{config}: {bytes} bytes > {limit}");
+            if config.proj_size > 0 {
+                let model = Model::new(config.clone(), &mut rng).unwrap();
+                let gpu_model = GpuModel::with_tiling(&model, ctx.clone(), tiling).unwrap();
+                let (t, n) = (4, 5);
+                let x = tensor(&mut rng, &[t, n, 3], 1.5);
+                let args = ForwardInput::new(&x).with_lengths(&[4, 2, 3, 4, 1]);
+                assert_eq!(gpu_model.plan(t, n).unwrap().kind, PlanKind::Sequence);
+                assert_close(
+                    &gpu_model.forward(&args).unwrap(),
+                    &model.forward_cpu(&args).unwrap(),
+                    &format!("{} {config}", backend.name),
                 );
             }
         }

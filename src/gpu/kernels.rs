@@ -178,8 +178,8 @@ impl Kernel {
             Kernel::LstmProjection => &[P, R, R, R, R, W, W],
             // params, gx, w_hh, lengths, h, output
             Kernel::RnnSequence => &[P, R, R, R, W, W],
-            // params, gx, w_hh, lengths, h, c, output
-            Kernel::LstmSequence => &[P, R, R, R, W, W, W],
+            // params, gx, w_hh, lengths, h, c, output, w_hr (a placeholder without projection)
+            Kernel::LstmSequence => &[P, R, R, R, W, W, W, R],
             // params, gx, w_hh, b_hn, lengths, h, output
             Kernel::GruSequence => &[P, R, R, R, R, W, W],
         }
@@ -211,7 +211,8 @@ pub enum PlanKind {
     PerStep,
     /// One sequence-kernel dispatch per layer (and projection chunk) looping over the steps
     /// inside with `workgroupBarrier()`, h in workgroup memory: no per-step dispatch cost. Needs
-    /// no projection (`proj_size = 0`) and `2·SEQUENCE_ROWS·H` floats of workgroup memory.
+    /// `2·H_out` floats of workgroup memory per batch row a workgroup holds (plus `H` for an
+    /// LSTM projection's `u`).
     Sequence,
 }
 
@@ -262,7 +263,8 @@ pub struct SequenceTiling {
     /// Workgroup size `WG` along the hidden units (groups of 4 units for the RNN).
     pub wg: u32,
     /// Most batch rows one workgroup holds: a multiple of [`SEQUENCE_ROWS`], or a smaller power
-    /// of two; the kernel's workgroup memory is `HBUF = 2·slice_max·⌈H/4⌉` vec4.
+    /// of two; the kernel's workgroup memory is `HBUF = 2·slice_max·⌈H_out/4⌉` vec4, plus
+    /// `UBUF = slice_max·⌈H/4⌉` with an LSTM projection.
     pub slice_max: u32,
     /// On CPU adapters (one workgroup runs on one thread), the workgroups worth running at once:
     /// the batch is split into that many slices (over both directions). `None` on GPUs: one
@@ -302,9 +304,19 @@ impl SequenceTiling {
         slice.clamp(1, SEQUENCE_ROWS).next_power_of_two()
     }
 
-    /// Workgroup memory entries (vec4) of the kernel: `2·slice_max·⌈H/4⌉`.
-    pub fn hbuf(&self, hidden: usize) -> u32 {
-        2 * self.slice_max * (hidden as u32).div_ceil(4)
+    /// Workgroup memory entries (vec4) of the kernel's h: `2·slice_max·⌈H_out/4⌉`.
+    pub fn hbuf(&self, h_out: usize) -> u32 {
+        2 * self.slice_max * (h_out as u32).div_ceil(4)
+    }
+
+    /// Workgroup memory entries (vec4) of an LSTM projection's `u`: `slice_max·⌈H/4⌉` (1, unused,
+    /// without a projection: WGSL arrays are never empty).
+    pub fn ubuf(&self, config: &RnnConfig) -> u32 {
+        if config.proj_size > 0 {
+            self.slice_max * (config.hidden_size as u32).div_ceil(4)
+        } else {
+            1
+        }
     }
 }
 
@@ -354,10 +366,19 @@ impl Tiling {
             PlanChoice::Sequence => true,
             PlanChoice::Auto => cpu || config.hidden_size <= SEQUENCE_GPU_MAX_HIDDEN,
         };
-        let h4 = u32::try_from(config.hidden_size.div_ceil(4)).unwrap_or(u32::MAX);
-        let vec4s = limits.max_compute_workgroup_storage_size / 16;
-        // Rows that fit double-buffered: whole register blocks, or a power of two below one.
-        let fit = vec4s / 2 / h4.max(1);
+        let vec4_count = |n: usize| u32::try_from(n.div_ceil(4)).unwrap_or(u32::MAX);
+        // Per row: h double-buffered, and u with a projection. One vec4 is kept for the kernel's
+        // 1-entry `UBUF` without one.
+        let per_row = vec4_count(config.output_hidden())
+            .saturating_mul(2)
+            .saturating_add(if config.proj_size > 0 {
+                vec4_count(config.hidden_size)
+            } else {
+                0
+            });
+        let vec4s = (limits.max_compute_workgroup_storage_size / 16).saturating_sub(1);
+        // Rows that fit: whole register blocks, or a power of two below one.
+        let fit = vec4s / per_row.max(1);
         let fit = if fit >= SEQUENCE_ROWS {
             fit / SEQUENCE_ROWS * SEQUENCE_ROWS
         } else if fit == 0 {
@@ -365,7 +386,7 @@ impl Tiling {
         } else {
             1 << fit.ilog2()
         };
-        if !wanted || config.proj_size > 0 || fit == 0 {
+        if !wanted || fit == 0 {
             return tiling;
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
@@ -564,11 +585,16 @@ impl Pipelines {
         let relu = f64::from(config.nonlinearity == crate::config::Nonlinearity::Relu);
         let mut constants = vec![
             ("WG", f64::from(seq.wg)),
-            ("HBUF", f64::from(seq.hbuf(config.hidden_size))),
+            ("HBUF", f64::from(seq.hbuf(config.output_hidden()))),
             ("RB", f64::from(block_rows)),
         ];
-        if config.family() == Family::Rnn {
-            constants.push(("RELU", relu));
+        match config.family() {
+            Family::Rnn => constants.push(("RELU", relu)),
+            Family::Lstm => {
+                constants.push(("PROJ", f64::from(config.proj_size > 0)));
+                constants.push(("UBUF", f64::from(seq.ubuf(config))));
+            }
+            Family::Gru => {}
         }
         constants.push(("CACHE_W", f64::from(seq.cache_weights)));
         Some(build_pipeline_with_layout(

@@ -512,7 +512,9 @@ impl GpuModel {
                             Family::Rnn => vec![gx, &w.w_hh, lengths, &h[0], out],
                             Family::Lstm => {
                                 let c = c.as_ref().expect("LSTM has a cell state buffer");
-                                vec![gx, &w.w_hh, lengths, &h[0], c, out]
+                                // Without a projection `w_hr` is never read: W_hh stands in.
+                                let w_hr = w.w_hr.as_ref().unwrap_or(&w.w_hh);
+                                vec![gx, &w.w_hh, lengths, &h[0], c, out, w_hr]
                             }
                             Family::Gru => {
                                 let b_hn = w.b_hn.as_ref().expect("GRU uploads b_hn");
@@ -609,7 +611,8 @@ impl GpuModel {
                 }
                 current = Some(d.kernel);
             }
-            let group = &bind_groups[d.bind_group.index(self.config.num_layers)];
+            let group =
+                &bind_groups[d.bind_group.index(self.config.num_layers, self.config.proj_size > 0)];
             pass.set_bind_group(0, group, &[d.dynamic_offset]);
             let [x, y, z] = d.workgroups;
             pass.dispatch_workgroups(x, y, z);

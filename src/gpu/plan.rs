@@ -73,14 +73,8 @@ pub enum BindGroupSlot {
 }
 
 impl BindGroupSlot {
-    /// Every slot of a model with `layers` layers, in [`BindGroupSlot::index`] order. A model has
-    /// `lstm_projection` slots or `sequence` slots, never both (the sequence plan has no
-    /// projection).
+    /// Every slot of a model with `layers` layers, in [`BindGroupSlot::index`] order.
     pub fn all(layers: usize, lstm_projection: bool, sequence: bool) -> Vec<BindGroupSlot> {
-        assert!(
-            !(lstm_projection && sequence),
-            "the sequence plan is never built for a projection"
-        );
         let mut slots: Vec<_> = (0..layers)
             .map(|layer| BindGroupSlot::InputProjection { layer })
             .collect();
@@ -102,13 +96,15 @@ impl BindGroupSlot {
         slots
     }
 
-    /// Its position in [`BindGroupSlot::all`].
-    pub fn index(self, layers: usize) -> usize {
+    /// Its position in [`BindGroupSlot::all`] of a model with `layers` layers and, if
+    /// `lstm_projection`, `lstm_projection` slots.
+    pub fn index(self, layers: usize, lstm_projection: bool) -> usize {
+        let projection_slots = if lstm_projection { 2 * layers } else { 0 };
         match self {
             BindGroupSlot::InputProjection { layer } => layer,
             BindGroupSlot::Step { layer, parity } => layers + 2 * layer + parity,
             BindGroupSlot::LstmProjection { layer, parity } => 3 * layers + 2 * layer + parity,
-            BindGroupSlot::Sequence { layer } => 3 * layers + layer,
+            BindGroupSlot::Sequence { layer } => 3 * layers + projection_slots + layer,
         }
     }
 }
@@ -253,9 +249,8 @@ impl Plan {
 
         let kind = match tiling.sequence {
             Some(seq)
-                if !proj
-                    && (n as u64).div_ceil(u64::from(seq.slice(n, dirs))) * dirs as u64
-                        >= u64::from(seq.min_workgroups) =>
+                if (n as u64).div_ceil(u64::from(seq.slice(n, dirs))) * dirs as u64
+                    >= u64::from(seq.min_workgroups) =>
             {
                 PlanKind::Sequence
             }
@@ -588,11 +583,20 @@ mod tests {
             ([1, 1, 2], 1)
         );
 
-        // A projection keeps the per-step plan whatever the tiling says.
-        let proj = RnnConfig::lstm(3, 8).with_proj_size(2);
+        // A projection runs inside the sequence kernel: still one dispatch per layer, and its
+        // bind group comes after the lstm_projection slots of the per-step plan.
+        let proj = RnnConfig::lstm(3, 8).with_proj_size(2).with_num_layers(2);
         let p = Plan::new(&proj, &sequence_tiling(&proj, Some(2)), 5, 3, &ROOMY).unwrap();
-        assert_eq!(p.kind, PlanKind::PerStep);
-        assert_eq!(count(&p, Kernel::LstmStep), 5);
+        assert_eq!(p.kind, PlanKind::Sequence);
+        assert_eq!(count(&p, Kernel::LstmSequence), 2);
+        assert_eq!(count(&p, Kernel::LstmProjection), 0);
+        let slots = BindGroupSlot::all(2, true, true);
+        for (i, slot) in slots.iter().enumerate() {
+            assert_eq!(slot.index(2, true), i, "{slot:?}");
+        }
+        for (i, slot) in BindGroupSlot::all(2, false, true).iter().enumerate() {
+            assert_eq!(slot.index(2, false), i, "{slot:?}");
+        }
     }
 
     #[test]
