@@ -131,10 +131,19 @@ fn main(
     let w_base = d * k_len * hidden;
     let r_base = d * hidden * k_len;
     var wreg: array<vec4<f32>, KMAX>;
+    // With a projection, W_hr's column of the invocation's projected feature (P <= H <= WG: one
+    // each), 4 inputs k per vec4.
+    var wr: array<vec4<f32>, KMAX / 4u>;
     if CACHE_W {
         let j = min(lid.x, hidden - 1u);
         for (var k = 0u; k < KMAX; k++) {
             wreg[k] = select(vec4<f32>(0.0), w_hh[w_base + min(k, k_len - 1u) * hidden + j], k < k_len);
+        }
+        if PROJ {
+            let at = r_base + min(lid.x, k_len - 1u);
+            for (var k = 0u; k < KMAX; k++) {
+                wr[k / 4u][k % 4u] = select(0.0, w_hr[at + min(k, hidden - 1u) * k_len], k < hidden);
+            }
         }
     }
     var cur = 0u;
@@ -232,12 +241,17 @@ fn main(
                     for (var k4 = 0u; k4 < u4; k4++) {
                         // Rows k >= H of W_hr do not exist: a clamped read, zeroed.
                         let k = 4u * k4;
-                        let w = vec4<f32>(
-                            w_hr[at + k * k_len],
-                            select(0.0, w_hr[at + min(k + 1u, hidden - 1u) * k_len], k + 1u < hidden),
-                            select(0.0, w_hr[at + min(k + 2u, hidden - 1u) * k_len], k + 2u < hidden),
-                            select(0.0, w_hr[at + min(k + 3u, hidden - 1u) * k_len], k + 3u < hidden),
-                        );
+                        var w: vec4<f32>;
+                        if CACHE_W {
+                            w = wr[k4];
+                        } else {
+                            w = vec4<f32>(
+                                w_hr[at + k * k_len],
+                                select(0.0, w_hr[at + min(k + 1u, hidden - 1u) * k_len], k + 1u < hidden),
+                                select(0.0, w_hr[at + min(k + 2u, hidden - 1u) * k_len], k + 2u < hidden),
+                                select(0.0, w_hr[at + min(k + 3u, hidden - 1u) * k_len], k + 3u < hidden),
+                            );
+                        }
                         for (var r = 0u; r < RB; r++) {
                             acc[r] += dot(w, ubuf[(rb + r) * u4 + k4]);
                         }

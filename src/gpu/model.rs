@@ -611,8 +611,9 @@ impl GpuModel {
                 }
                 current = Some(d.kernel);
             }
-            let group =
-                &bind_groups[d.bind_group.index(self.config.num_layers, self.config.proj_size > 0)];
+            let group = &bind_groups[d
+                .bind_group
+                .index(self.config.num_layers, self.config.proj_size > 0)];
             pass.set_bind_group(0, group, &[d.dynamic_offset]);
             let [x, y, z] = d.workgroups;
             pass.dispatch_workgroups(x, y, z);
