@@ -14,7 +14,8 @@ show the GPU path beats it).
 
 Grid (the issue's): LSTM, GRU, RNN; hidden 64, 256, 512 (input size = hidden); batch 1, 8, 32,
 64; T 100; layers 1 and 2; one bidirectional row; plus per-step overhead (hidden 8, batch 1,
-T 1000) for both plans. `--gpu-rows` adds the real-GPU targets (LSTM 512, 4 layers, batch 64
+T 1000) for both plans; LSTM rows with proj_size = H/2 (H 64 and 256, batch 1 and 32).
+`--gpu-rows` adds the real-GPU targets (LSTM 512, 4 layers, batch 64
 and 1).
 """
 import argparse
@@ -29,12 +30,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
-def flops(module, i, h, layers, n, t, bidir):
+def flops(module, i, h, layers, n, t, bidir, proj=0):
+    """`2·T·N·G·H·(I_l + H_out)` (+ `2·T·N·P·H` for a projection) over layers and directions,
+    as `wgpu-rnn bench` counts."""
     d = 2 if bidir else 1
+    h_out = proj or h
     total = 0.0
     for layer in range(layers):
-        k = i if layer == 0 else d * h
-        total += d * 2.0 * t * n * GATES[module] * h * (k + h)
+        k = i if layer == 0 else d * h_out
+        total += d * (2.0 * t * n * GATES[module] * h * (k + h_out) + 2.0 * t * n * proj * h)
     return total
 
 
@@ -66,11 +70,13 @@ def run_json(cmd, env=None, dry=False):
     return None
 
 
-def point_args(module, h, layers, n, t, bidir, i=None):
-    args = ["--module", module, "--input-size", str(i or h), "--hidden-size", str(h),
+def point_args(module, h, layers, n, t, bidir, proj=0):
+    args = ["--module", module, "--input-size", str(h), "--hidden-size", str(h),
             "--layers", str(layers), "--batch", str(n), "--seq-len", str(t)]
     if bidir:
         args.append("--bidirectional")
+    if proj:
+        args += ["--proj-size", str(proj)]
     return args
 
 
@@ -97,6 +103,8 @@ def main():
     ap.add_argument("--no-overhead", action="store_true", help="skip the per-step overhead rows")
     ap.add_argument("--plan", default="auto", choices=["auto", "step", "sequence"],
                     help="our plan (sets WGPU_RNN_PLAN for our runs)")
+    ap.add_argument("--extra-only", action="store_true",
+                    help="only the rows beyond the module grid: bidirectional and proj_size")
     ap.add_argument("--json-out", help="also write every measurement here (one JSON per line)")
     ap.add_argument("--dry-run", action="store_true", help="print the commands only")
     a = ap.parse_args()
@@ -106,27 +114,30 @@ def main():
             sys.exit(f"missing {a.binary} (build with `cargo build --release`, or pass --binary)")
     torch_script = os.path.join(ROOT, "scripts", "bench_pytorch.py")
 
+    # (module, hidden, layers, batch, T, bidirectional, proj_size)
     points = []
     if a.quick:
-        points = [("lstm", 256, 1, n, a.seq_len, False) for n in (1, 32)]
+        points = [("lstm", 256, 1, n, a.seq_len, False, 0) for n in (1, 32)]
     else:
-        for module in a.modules.split(","):
-            for h in map(int, a.hidden.split(",")):
-                for layers in map(int, a.layers.split(",")):
-                    for n in map(int, a.batches.split(",")):
-                        points.append((module, h, layers, n, a.seq_len, False))
-        points.append(("lstm", 256, 1, 32, a.seq_len, True))
+        if not a.extra_only:
+            for module in a.modules.split(","):
+                for h in map(int, a.hidden.split(",")):
+                    for layers in map(int, a.layers.split(",")):
+                        for n in map(int, a.batches.split(",")):
+                            points.append((module, h, layers, n, a.seq_len, False, 0))
+        points.append(("lstm", 256, 1, 32, a.seq_len, True, 0))
+        points += [("lstm", h, 1, n, a.seq_len, False, h // 2) for h in (64, 256) for n in (1, 32)]
     if a.gpu_rows:
-        points += [("lstm", 512, 4, 64, a.seq_len, False), ("lstm", 512, 4, 1, a.seq_len, False)]
+        points += [("lstm", 512, 4, 64, a.seq_len, False, 0), ("lstm", 512, 4, 1, a.seq_len, False, 0)]
 
     records = []
     started = time.time()
     rows = []
-    for (module, h, layers, n, t, bidir) in points:
-        f = flops(module, h, h, layers, n, t, bidir)
+    for (module, h, layers, n, t, bidir, proj) in points:
+        f = flops(module, h, h, layers, n, t, bidir, proj)
         # Small batches run well below the large-batch rate (one workgroup per direction).
         warmup, iters = iters_for(f / (a.gflops_guess * 1e9 * min(1.0, n / 16)))
-        common = point_args(module, h, layers, n, t, bidir)
+        common = point_args(module, h, layers, n, t, bidir, proj)
         timing = ["--iters", str(iters), "--warmup", str(warmup), "--json"]
         ours = run_json([a.binary, "bench", *common, "--device", "gpu", *timing],
                         env={"WGPU_RNN_PLAN": a.plan}, dry=a.dry_run)
@@ -139,9 +150,9 @@ def main():
         if a.dry_run:
             continue
         records += [r for r in (ours, torch, cpu) if r]
-        rows.append(((module, h, layers, n, t, bidir), ours, torch, cpu))
+        rows.append(((module, h, layers, n, t, bidir, proj), ours, torch, cpu))
         sys.stderr.write(f"[{time.time() - started:6.0f}s] {module} H={h} L={layers} N={n}"
-                         f"{' bidir' if bidir else ''}: ours {ours and ours['median_ms']} ms, "
+                         f"{' bidir' if bidir else ''}{f' proj {proj}' if proj else ''}: ours {ours and ours['median_ms']} ms, "
                          f"torch {torch and torch['median_ms']} ms\n")
 
     overhead = []
@@ -168,8 +179,8 @@ def main():
     print()
     print("| module | hidden | layers | batch | ours ms | PyTorch ms | PyTorch/ours | ours GFLOP/s | ours plan | ours GPU time ms | ours GPU MiB | CPU ref ms |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for (module, h, layers, n, t, bidir), ours, torch, cpu in rows:
-        name = module.upper() + (" bidir" if bidir else "")
+    for (module, h, layers, n, t, bidir, proj), ours, torch, cpu in rows:
+        name = module.upper() + (" bidir" if bidir else "") + (f" proj {proj}" if proj else "")
         om = ours["median_ms"] if ours else None
         tm = torch["median_ms"] if torch else None
         ratio = f"{tm / om:.3f}" if om and tm else "–"
