@@ -143,48 +143,46 @@ fn invalid_calls_get_the_cpu_paths_errors() {
 #[test]
 fn small_binding_limits_chunk_the_projection_or_refuse_cleanly() {
     let mut rng = StdRng::seed_from_u64(3);
-    let model = Model::new(
-        RnnConfig::lstm(7, 40)
-            .with_bidirectional(true)
-            .with_num_layers(2),
-        &mut rng,
-    )
-    .unwrap();
-    let (t, n) = (60, 5);
-    let x = tensor(&mut rng, &[t, n, 7], 1.5);
-    let lengths = [60, 13, 41, 1, 59];
-    let args = ForwardInput::new(&x).with_lengths(&lengths);
-    let want = model.forward_cpu(&args).unwrap();
-    for backend in gpu::backends() {
-        let (device, queue) = device_like(backend, |limits| {
-            // The output (T, N, 2·40) takes 96 000 bytes, W_ih of layer 1 (2, 80, 160) 102 400,
-            // one step of gx (2, N, 160) 6 400: the projection runs in chunks of 18 steps.
-            limits.max_storage_buffer_binding_size = 120_000;
-        });
-        let ctx = Arc::new(GpuContext::from_device(device, queue));
-        assert_eq!(ctx.limits().max_storage_buffer_binding_size, 120_000);
-        for choice in [PlanChoice::PerStep, PlanChoice::Sequence] {
-            let gpu_model = GpuModel::with_plan(&model, ctx.clone(), choice).unwrap();
-            let plan = gpu_model.plan(t, n).unwrap();
-            let chunks = plan
-                .dispatches
-                .iter()
-                .filter(|d| d.kernel == Kernel::InputProjection)
-                .count();
-            assert!(
-                chunks > 2 * 2,
-                "{}: {chunks} projection chunks",
-                backend.name
-            );
-            assert_close(&gpu_model.forward(&args).unwrap(), &want, &backend.name);
+    let base = RnnConfig::lstm(7, 40)
+        .with_bidirectional(true)
+        .with_num_layers(2);
+    // The second model projects h to 30 features (the sequence plan's projection phase).
+    for config in [base.clone(), base.with_proj_size(30)] {
+        let model = Model::new(config.clone(), &mut rng).unwrap();
+        let (t, n) = (60, 5);
+        let x = tensor(&mut rng, &[t, n, 7], 1.5);
+        let lengths = [60, 13, 41, 1, 59];
+        let args = ForwardInput::new(&x).with_lengths(&lengths);
+        let want = model.forward_cpu(&args).unwrap();
+        for backend in gpu::backends() {
+            let what = format!("{} {config}", backend.name);
+            let (device, queue) = device_like(backend, |limits| {
+                // The output (T, N, 2·40) takes 96 000 bytes, W_ih of layer 1 (2, 80, 160)
+                // 102 400 (with the projection 72 000 and 76 800), one step of gx (2, N, 160)
+                // 6 400: the projection runs in chunks of 18 steps.
+                limits.max_storage_buffer_binding_size = 120_000;
+            });
+            let ctx = Arc::new(GpuContext::from_device(device, queue));
+            assert_eq!(ctx.limits().max_storage_buffer_binding_size, 120_000);
+            for choice in [PlanChoice::PerStep, PlanChoice::Sequence] {
+                let gpu_model = GpuModel::with_plan(&model, ctx.clone(), choice).unwrap();
+                let plan = gpu_model.plan(t, n).unwrap();
+                let chunks = plan
+                    .dispatches
+                    .iter()
+                    .filter(|d| d.kernel == Kernel::InputProjection)
+                    .count();
+                assert!(chunks > 2 * 2, "{what}: {chunks} projection chunks");
+                assert_close(&gpu_model.forward(&args).unwrap(), &want, &what);
 
-            let long = tensor(&mut rng, &[100, n, 7], 1.0);
-            match gpu_model.forward(&ForwardInput::new(&long)) {
-                Err(Error::TooLarge { what, .. }) => assert!(what.contains("output"), "{what}"),
-                other => panic!("{}: expected TooLarge, got {other:?}", backend.name),
+                let long = tensor(&mut rng, &[120, n, 7], 1.0);
+                match gpu_model.forward(&ForwardInput::new(&long)) {
+                    Err(Error::TooLarge { what, .. }) => assert!(what.contains("output"), "{what}"),
+                    other => panic!("{what}: expected TooLarge, got {other:?}"),
+                }
+                // The model still works after the refusal.
+                assert_close(&gpu_model.forward(&args).unwrap(), &want, &what);
             }
-            // The model still works after the refusal.
-            assert_close(&gpu_model.forward(&args).unwrap(), &want, &backend.name);
         }
     }
 }
