@@ -253,8 +253,9 @@ pub const SEQUENCE_GPU_MAX_HIDDEN: usize = 128;
 /// Measured on lavapipe (2 cores, T = 100, batch 1): a step's W_hh loads cost about H²·4.6 ns on
 /// one core, the per-step plan spreads them over the cores but pays ~40–110 µs per dispatch;
 /// sequence / per-step: LSTM H = 128: 8.8 / 10.4 ms, H = 256: 35.5 / 20.0 ms; GRU 128: 9.9 /
-/// 12.8 ms, GRU 256: 37.3 / 21.0 ms (BENCHMARKS.md, change #13). The RNN always takes the sequence plan (its kernel loads 4 units per vec4,
-/// `rnn_step` one: H = 256: 8.9 / 21.8 ms, 512: 33 / 71 ms).
+/// 12.8 ms, GRU 256: 37.3 / 21.0 ms (BENCHMARKS.md, change #13). The RNN always takes the
+/// sequence plan (its kernel loads 4 units per vec4, `rnn_step` one: H = 256: 8.9 / 21.8 ms, 512:
+/// 33 / 71 ms).
 pub const SEQUENCE_CPU_SERIAL_MAX_HIDDEN: usize = 192;
 
 /// The shape of a sequence-kernel dispatch.
@@ -273,9 +274,10 @@ pub struct SequenceTiling {
     /// Workgroups (over both directions) a call must fill for the sequence plan to be used; with
     /// fewer, the call runs per step. 1: always.
     pub min_workgroups: u32,
-    /// Each invocation keeps its W_hh column (its unit, or the RNN's group of 4 units) in private
-    /// memory for the whole dispatch (`CACHE_W`): on CPU adapters, for H ≤
-    /// [`SEQUENCE_CACHE_MAX_HIDDEN`] when one pass of the workgroup covers every unit.
+    /// Each invocation keeps its W_hh column (its unit, or the RNN's group of 4 units), and with
+    /// an LSTM projection its projected feature's W_hr column, in private memory for the whole
+    /// dispatch (`CACHE_W`): on CPU adapters, for H ≤ [`SEQUENCE_CACHE_MAX_HIDDEN`] when one pass
+    /// of the workgroup covers every unit.
     pub cache_weights: bool,
 }
 
