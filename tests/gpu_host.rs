@@ -478,7 +478,7 @@ fn the_sequence_tiling_fits_workgroup_memory() {
                 PlanChoice::Sequence,
             );
             let seq = tiling.sequence.expect("the sequence tiling fits");
-            let bytes = 16 * (seq.hbuf(config.output_hidden()) + seq.ubuf(&config));
+            let bytes = 16 * (seq.hbuf(&config) + seq.ubuf(&config));
             assert!(bytes <= limit, "{config}: {bytes} bytes > {limit}");
             if config.proj_size > 0 {
                 let model = Model::new(config.clone(), &mut rng).unwrap();

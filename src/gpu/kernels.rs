@@ -307,19 +307,27 @@ impl SequenceTiling {
     }
 
     /// Workgroup memory entries (vec4) of the kernel's h: `2·slice_max·⌈H_out/4⌉`.
-    pub fn hbuf(&self, h_out: usize) -> u32 {
-        2 * self.slice_max * (h_out as u32).div_ceil(4)
+    pub fn hbuf(&self, config: &RnnConfig) -> u32 {
+        self.slice_max.saturating_mul(row_vec4s(config).0)
     }
 
     /// Workgroup memory entries (vec4) of an LSTM projection's `u`: `slice_max·⌈H/4⌉` (1, unused,
     /// without a projection: WGSL arrays are never empty).
     pub fn ubuf(&self, config: &RnnConfig) -> u32 {
-        if config.proj_size > 0 {
-            self.slice_max * (config.hidden_size as u32).div_ceil(4)
-        } else {
-            1
-        }
+        self.slice_max.saturating_mul(row_vec4s(config).1).max(1)
     }
+}
+
+/// Workgroup memory (vec4) one batch row takes in a sequence kernel: its h, double-buffered
+/// (`2·⌈H_out/4⌉`), and with an LSTM projection its u (`⌈H/4⌉`, else 0).
+fn row_vec4s(config: &RnnConfig) -> (u32, u32) {
+    let vec4s = |n: usize| u32::try_from(n.div_ceil(4)).unwrap_or(u32::MAX);
+    let u = if config.proj_size > 0 {
+        vec4s(config.hidden_size)
+    } else {
+        0
+    };
+    (vec4s(config.output_hidden()).saturating_mul(2), u)
 }
 
 /// Workgroup shapes chosen per model, passed to the kernels as `override` constants.
@@ -368,16 +376,9 @@ impl Tiling {
             PlanChoice::Sequence => true,
             PlanChoice::Auto => cpu || config.hidden_size <= SEQUENCE_GPU_MAX_HIDDEN,
         };
-        let vec4_count = |n: usize| u32::try_from(n.div_ceil(4)).unwrap_or(u32::MAX);
-        // Per row: h double-buffered, and u with a projection. One vec4 is kept for the kernel's
-        // 1-entry `UBUF` without one.
-        let per_row = vec4_count(config.output_hidden())
-            .saturating_mul(2)
-            .saturating_add(if config.proj_size > 0 {
-                vec4_count(config.hidden_size)
-            } else {
-                0
-            });
+        // One vec4 is kept for the kernel's 1-entry `UBUF` without a projection.
+        let (h_row, u_row) = row_vec4s(config);
+        let per_row = h_row.saturating_add(u_row);
         let vec4s = (limits.max_compute_workgroup_storage_size / 16).saturating_sub(1);
         // Rows that fit: whole register blocks, or a power of two below one.
         let fit = vec4s / per_row.max(1);
@@ -587,7 +588,7 @@ impl Pipelines {
         let relu = f64::from(config.nonlinearity == crate::config::Nonlinearity::Relu);
         let mut constants = vec![
             ("WG", f64::from(seq.wg)),
-            ("HBUF", f64::from(seq.hbuf(config.output_hidden()))),
+            ("HBUF", f64::from(seq.hbuf(config))),
             ("RB", f64::from(block_rows)),
         ];
         match config.family() {
