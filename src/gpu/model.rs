@@ -11,7 +11,7 @@ use crate::forward::{ForwardInput, ForwardOutput, Prepared};
 use crate::gpu::context::{GpuContext, NEEDED_STORAGE_BUFFERS};
 use crate::gpu::kernels::{self, Kernel, Params, Pipelines, PlanChoice, PlanKind, Tiling};
 use crate::gpu::plan::{BindGroupSlot, BufferSizes, Plan, PlanLimits};
-use crate::gpu::workspace::Workspace;
+use crate::gpu::workspace::{Program, Workspace};
 use crate::model::{LayerParams, Model};
 
 /// The weights of one layer, both directions in each buffer.
@@ -54,10 +54,9 @@ pub(crate) struct ShapeBuffers {
 /// Buffers, bind groups and plan for one call shape (T, N).
 #[derive(Debug)]
 struct ShapeCache {
-    plan: Plan,
+    program: Program,
     buffers: ShapeBuffers,
     staging: wgpu::Buffer,
-    bind_groups: Vec<wgpu::BindGroup>,
     /// Timestamps at the start and end of the pass and the buffer they resolve into (only when
     /// [`GpuModel::set_gpu_timing`] is on and the device has timestamp queries).
     timestamps: Option<(wgpu::QuerySet, wgpu::Buffer)>,
@@ -257,12 +256,13 @@ impl GpuModel {
         let prepared = Prepared::new(config, args)?;
         let (t_len, n) = (prepared.seq_len, prepared.batch);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if !matches!(&*cache, Some(c) if c.plan.seq_len == t_len && c.plan.batch == n) {
+        if !matches!(&*cache, Some(c) if c.program.plan.seq_len == t_len && c.program.plan.batch == n)
+        {
             *cache = None;
             *cache = Some(Box::new(self.shape_cache(t_len, n)?));
         }
         let cache = cache.as_ref().expect("filled above");
-        let plan = &cache.plan;
+        let plan = &cache.program.plan;
         let what = format!("the forward of {config} with T={t_len}, N={n}");
 
         let t_out = prepared.output_steps();
@@ -297,7 +297,7 @@ impl GpuModel {
                         label: Some("wgpu-rnn.forward"),
                         timestamp_writes,
                     });
-                    self.record(&mut pass, plan, &cache.bind_groups);
+                    self.record(&mut pass, plan, &cache.program.bind_groups);
                 }
                 let last = &cache.buffers.outputs[(config.num_layers - 1) % 2];
                 encoder.copy_buffer_to_buffer(last, 0, &cache.staging, 0, out_len);
@@ -341,7 +341,8 @@ impl GpuModel {
         Ok(prepared.finish(config, data, h_n, c_n))
     }
 
-    /// Creates the buffers, bind groups and plan of calls with `t_len` steps and `n` rows.
+    /// Creates the buffers and the program (plan, table, bind groups) of calls with `t_len` steps
+    /// and `n` rows.
     fn shape_cache(&self, t_len: usize, n: usize) -> Result<ShapeCache> {
         let plan = self.plan(t_len, n)?;
         let config = &self.config;
@@ -349,7 +350,6 @@ impl GpuModel {
         let what = format!("allocating buffers for {config} with T={t_len}, N={n}");
         ctx.scoped(&what, || {
             let buffers = self.create_buffers(&plan.sizes);
-            let table = self.create_table(&plan);
             let timing = self.gpu_timing.load(Ordering::Relaxed);
             let staging = ctx.create_buffer(
                 "wgpu-rnn.staging",
@@ -369,22 +369,28 @@ impl GpuModel {
                 );
                 (set, resolve)
             });
-            self.prepare_pipelines(&plan);
-            let bind_groups = self.create_bind_groups(&buffers, &table);
+            let program = Program::new(self, &buffers, plan);
             let b = &buffers;
-            let bytes = [&b.x, &b.lengths, &b.gx, &b.h[0], &b.h[1], &table, &staging]
-                .into_iter()
-                .chain(b.c.as_ref())
-                .chain(b.u.as_ref())
-                .chain(&b.outputs)
-                .chain(timestamps.as_ref().map(|(_, r)| r))
-                .map(wgpu::Buffer::size)
-                .sum();
+            let bytes = [
+                &b.x,
+                &b.lengths,
+                &b.gx,
+                &b.h[0],
+                &b.h[1],
+                &program.table,
+                &staging,
+            ]
+            .into_iter()
+            .chain(b.c.as_ref())
+            .chain(b.u.as_ref())
+            .chain(&b.outputs)
+            .chain(timestamps.as_ref().map(|(_, r)| r))
+            .map(wgpu::Buffer::size)
+            .sum();
             ShapeCache {
-                plan,
+                program,
                 buffers,
                 staging,
-                bind_groups,
                 timestamps,
                 bytes,
             }

@@ -16,13 +16,16 @@ use crate::gpu::plan::{BufferSizes, Plan};
 /// Programs a workspace keeps, least recently used dropped first.
 const MAX_PROGRAMS: usize = 8;
 
-/// One step count's dispatches, with the table and bind groups they use.
+/// One plan's dispatches, with the uniform table and bind groups they use over a set of
+/// buffers: a workspace keeps one per step count, the host [`GpuModel::forward`] one per shape.
+///
+/// [`GpuModel::forward`]: crate::GpuModel::forward
 #[derive(Debug)]
-struct Program {
-    plan: Plan,
-    /// Kept alive for the bind groups (which reference it).
-    _table: wgpu::Buffer,
-    bind_groups: Vec<wgpu::BindGroup>,
+pub(crate) struct Program {
+    pub(crate) plan: Plan,
+    /// The per-step uniform table (the bind groups reference it).
+    pub(crate) table: wgpu::Buffer,
+    pub(crate) bind_groups: Vec<wgpu::BindGroup>,
 }
 
 /// Buffers for up to `max_steps` steps of `batch` rows and the programs run on them.
@@ -134,13 +137,15 @@ impl Workspace {
 }
 
 impl Program {
-    fn new(model: &GpuModel, buffers: &ShapeBuffers, plan: Plan) -> Self {
+    /// Builds `plan`'s pipelines, table and bind groups over `buffers` (call inside
+    /// [`crate::gpu::GpuContext::scoped`]).
+    pub(crate) fn new(model: &GpuModel, buffers: &ShapeBuffers, plan: Plan) -> Self {
         model.prepare_pipelines(&plan);
         let table = model.create_table(&plan);
         let bind_groups = model.create_bind_groups(buffers, &table);
         Self {
             plan,
-            _table: table,
+            table,
             bind_groups,
         }
     }
