@@ -66,7 +66,7 @@ impl TensorFile {
         })
     }
 
-    /// " in <path>", for error contexts.
+    /// `" in <path>"`, for error contexts.
     pub fn context(&self) -> String {
         format!(" in {}", self.path.display())
     }
