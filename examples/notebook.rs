@@ -44,7 +44,7 @@ fn main() -> Result<(), wgpu_rnn::Error> {
     // In [6]: rnn_cell(torch.rand(1, 5), torch.randn(1, 7)).
     let input = rand(&mut rng, &[1, 5]);
     let hidden = randn(&mut rng, &[1, 7]);
-    let out = rnn_cell.forward_cpu(&ForwardInput::new(&input).with_h0(&hidden))?;
+    let out = rnn_cell.forward_reference(&ForwardInput::new(&input).with_h0(&hidden))?;
     print_tensor("rnn_cell(Input, Hidden)", &out.output);
 
     // In [7]-[10]: nn.RNN(5, 7) on a (3, 2, 5) input with a (1, 2, 7) h0.
@@ -52,7 +52,7 @@ fn main() -> Result<(), wgpu_rnn::Error> {
     println!("{rnn}");
     let input = rand(&mut rng, &[3, 2, 5]);
     let hidden_0 = randn(&mut rng, &[1, 2, 7]);
-    let out = rnn.forward_cpu(&ForwardInput::new(&input).with_h0(&hidden_0))?;
+    let out = rnn.forward_reference(&ForwardInput::new(&input).with_h0(&hidden_0))?;
     println!("Output.size() = {:?}", out.output.shape());
     println!("Hidden_1.size() = {:?}", out.h_n.shape());
 
@@ -61,7 +61,7 @@ fn main() -> Result<(), wgpu_rnn::Error> {
     println!("{lstm_cell}");
     let input = rand(&mut rng, &[1, 5]);
     let (h0, c0) = (randn(&mut rng, &[1, 7]), randn(&mut rng, &[1, 7]));
-    let out = lstm_cell.forward_cpu(&ForwardInput::new(&input).with_h0(&h0).with_c0(&c0))?;
+    let out = lstm_cell.forward_reference(&ForwardInput::new(&input).with_h0(&h0).with_c0(&c0))?;
     print_tensor("lstm_cell(Input, (H_0, C_0)) h", &out.h_n);
     print_tensor(
         "lstm_cell(Input, (H_0, C_0)) c",
@@ -73,7 +73,7 @@ fn main() -> Result<(), wgpu_rnn::Error> {
     println!("{lstm}");
     let input = rand(&mut rng, &[3, 2, 5]);
     let (h0, c0) = (randn(&mut rng, &[1, 2, 7]), randn(&mut rng, &[1, 2, 7]));
-    let out = lstm.forward_cpu(&ForwardInput::new(&input).with_h0(&h0).with_c0(&c0))?;
+    let out = lstm.forward_reference(&ForwardInput::new(&input).with_h0(&h0).with_c0(&c0))?;
     println!("Output.size() = {:?}", out.output.shape());
     println!("H_1.size() = {:?}", out.h_n.shape());
     println!(

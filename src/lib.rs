@@ -4,7 +4,7 @@
 //! - [`RnnConfig`]: the constructor arguments, validated as PyTorch validates them.
 //! - [`Model`]: a configuration with its parameters; [`Model::load`] / [`Model::save`] read and
 //!   write safetensors model files (see [`model_file`]).
-//! - [`cpu`]: the f64 reference forward, the yardstick for every other path.
+//! - [`reference`]: the f64 reference forward, the yardstick for every other path.
 //! - [`gpu`]: the same forward as WGSL kernels through wgpu ([`GpuContext`], [`GpuModel`]).
 //!
 //! ```
@@ -14,7 +14,7 @@
 //! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
 //! let lstm = Model::new(RnnConfig::lstm(5, 7), &mut rng)?;
 //! let x = Tensor::new([3, 2, 5], vec![0.5; 30])?; // (T, N, I)
-//! let out = lstm.forward_cpu(&ForwardInput::new(&x))?;
+//! let out = lstm.forward_reference(&ForwardInput::new(&x))?;
 //! assert_eq!(out.output.shape(), &[3, 2, 7]); // (T, N, H)
 //! assert_eq!(out.h_n.shape(), &[1, 2, 7]); // (D·L, N, H)
 //! # Ok::<(), wgpu_rnn::Error>(())
@@ -22,7 +22,6 @@
 
 pub mod bench;
 pub mod config;
-pub mod cpu;
 pub mod error;
 mod file;
 pub mod forward;
@@ -30,6 +29,7 @@ pub mod gpu;
 pub mod io_file;
 pub mod model;
 pub mod model_file;
+pub mod reference;
 pub mod tensor;
 
 pub use config::{Family, ModuleKind, Nonlinearity, RnnConfig};

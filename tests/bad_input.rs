@@ -12,7 +12,7 @@ fn every_bad_case_is_a_typed_error() {
     for case in &cases {
         let result = Model::load(&case.model).and_then(|m| {
             let input = InputFile::load(&case.input)?;
-            m.forward_cpu(&input.as_forward())
+            m.forward_reference(&input.as_forward())
         });
         match result {
             Ok(_) => panic!("{}: accepted", case.name),
@@ -38,7 +38,7 @@ fn the_good_files_behind_the_bad_cases_run() {
     common::bad_files::write(&input, &common::bad_files::base_inputs(), None);
     let out = Model::load(&model)
         .unwrap()
-        .forward_cpu(&InputFile::load(&input).unwrap().as_forward())
+        .forward_reference(&InputFile::load(&input).unwrap().as_forward())
         .unwrap();
     assert_eq!(out.output.shape(), &[5, 2, 4]);
     // Row 1 has length 3: its steps 3 and 4 are zero, its step 2 is not.
@@ -62,7 +62,7 @@ fn forward_arguments_are_checked_against_the_model() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(9);
     let gru = Model::new(RnnConfig::gru(3, 4), &mut rng).unwrap();
     let x = Tensor::new([4, 2, 3], (0..24).map(|v| v as f32 / 10.0).collect()).unwrap();
-    let run = |args: ForwardInput<'_>| gru.forward_cpu(&args).unwrap_err();
+    let run = |args: ForwardInput<'_>| gru.forward_reference(&args).unwrap_err();
     assert!(matches!(
         run(ForwardInput::new(&x).with_lengths(&[4, 0])),
         Error::BadLength {
@@ -96,7 +96,7 @@ fn forward_arguments_are_checked_against_the_model() {
     let cell = Model::new(RnnConfig::gru_cell(3, 4), &mut rng).unwrap();
     let xc = Tensor::zeros([2, 3]);
     assert!(matches!(
-        cell.forward_cpu(&ForwardInput::new(&xc).with_lengths(&[1, 1])),
+        cell.forward_reference(&ForwardInput::new(&xc).with_lengths(&[1, 1])),
         Err(Error::UnexpectedTensor { .. })
     ));
 }
@@ -115,12 +115,12 @@ fn a_forward_larger_than_host_memory_is_refused_up_front() {
         .collect();
     let model = Model::from_state_dict(wide, dict).unwrap();
     let x = Tensor::zeros([1_000_000, 1, 1]);
-    match model.forward_cpu(&ForwardInput::new(&x)) {
+    match model.forward_reference(&ForwardInput::new(&x)) {
         Err(Error::TooLarge { bytes, limit, .. }) => {
             assert!(bytes > 100_000_000_000, "{bytes}");
             assert!(limit < bytes);
             let message = model
-                .forward_cpu(&ForwardInput::new(&x))
+                .forward_reference(&ForwardInput::new(&x))
                 .unwrap_err()
                 .to_string();
             assert!(message.contains(&bytes.to_string()), "{message}");
@@ -129,5 +129,5 @@ fn a_forward_larger_than_host_memory_is_refused_up_front() {
     }
     // The same model on a short input runs.
     let short = Tensor::zeros([2, 1, 1]);
-    assert!(model.forward_cpu(&ForwardInput::new(&short)).is_ok());
+    assert!(model.forward_reference(&ForwardInput::new(&short)).is_ok());
 }

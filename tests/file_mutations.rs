@@ -54,7 +54,7 @@ fn mutated_files_load_or_are_refused_never_panic() {
                         (false, false) => vec![3, 2, c.input_size],
                     };
                     let x = Tensor::zeros(shape);
-                    model.forward_cpu(&ForwardInput::new(&x)).unwrap();
+                    model.forward_reference(&ForwardInput::new(&x)).unwrap();
                 }
                 Err(e) => {
                     refused += 1;
@@ -72,7 +72,7 @@ fn mutated_files_load_or_are_refused_never_panic() {
                         .unwrap_or(1)
                         .clamp(1, 64);
                     let model = Model::new(RnnConfig::lstm(width, 3), &mut rng).unwrap();
-                    let _ = model.forward_cpu(&input.as_forward());
+                    let _ = model.forward_reference(&input.as_forward());
                 }
                 Err(_) => refused += 1,
             }

@@ -16,7 +16,7 @@ fn cpu_reference_matches_every_pytorch_fixture() {
         let model = Model::load(&case.model).unwrap_or_else(|e| panic!("{}: {e}", case.name));
         let input = InputFile::load(&case.input).unwrap_or_else(|e| panic!("{}: {e}", case.name));
         let out = model
-            .forward_cpu(&input.as_forward())
+            .forward_reference(&input.as_forward())
             .unwrap_or_else(|e| panic!("{}: {e}", case.name));
         let expected = fixtures::expected(&case.expected);
         assert_eq!(

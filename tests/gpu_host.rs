@@ -59,7 +59,7 @@ fn one_forward_is_one_submit_and_a_repeated_shape_creates_no_buffers() {
     let x = tensor(&mut rng, &[9, 3, 5], 1.0);
     let lengths = [9, 4, 7];
     let args = ForwardInput::new(&x).with_lengths(&lengths);
-    let want = model.forward_cpu(&args).unwrap();
+    let want = model.forward_reference(&args).unwrap();
     for backend in gpu::fresh_backends() {
         let ctx = &backend.context;
         // The per-step plan: 3 layers × (1 projection + 9 × (lstm_step + lstm_projection)).
@@ -82,7 +82,7 @@ fn one_forward_is_one_submit_and_a_repeated_shape_creates_no_buffers() {
         let args2 = ForwardInput::new(&x2).with_lengths(&lengths);
         assert_close(
             &gpu_model.forward(&args2).unwrap(),
-            &model.forward_cpu(&args2).unwrap(),
+            &model.forward_reference(&args2).unwrap(),
             &backend.name,
         );
         assert_eq!(ctx.submission_count() - submits, 2, "{}", backend.name);
@@ -98,7 +98,7 @@ fn one_forward_is_one_submit_and_a_repeated_shape_creates_no_buffers() {
         let args3 = ForwardInput::new(&x3);
         assert_close(
             &gpu_model.forward(&args3).unwrap(),
-            &model.forward_cpu(&args3).unwrap(),
+            &model.forward_reference(&args3).unwrap(),
             &backend.name,
         );
         assert!(ctx.buffer_count() > after_first);
@@ -130,7 +130,7 @@ fn invalid_calls_get_the_cpu_paths_errors() {
     ];
     for backend in gpu::backends() {
         for (m, args) in &cases {
-            let cpu = m.forward_cpu(args).unwrap_err().to_string();
+            let cpu = m.forward_reference(args).unwrap_err().to_string();
             let gpu_model = GpuModel::new(m, backend.context.clone()).unwrap();
             let gpu = gpu_model.forward(args).unwrap_err().to_string();
             assert_eq!(gpu, cpu, "{}", backend.name);
@@ -153,7 +153,7 @@ fn small_binding_limits_chunk_the_projection_or_refuse_cleanly() {
         let x = tensor(&mut rng, &[t, n, 7], 1.5);
         let lengths = [60, 13, 41, 1, 59];
         let args = ForwardInput::new(&x).with_lengths(&lengths);
-        let want = model.forward_cpu(&args).unwrap();
+        let want = model.forward_reference(&args).unwrap();
         for backend in gpu::backends() {
             let what = format!("{} {config}", backend.name);
             let (device, queue) = device_like(backend, |limits| {
@@ -215,7 +215,7 @@ fn the_sequence_plan_matches_the_reference_in_one_dispatch_per_layer() {
             if config.family() == wgpu_rnn::Family::Lstm {
                 args = args.with_c0(&c0);
             }
-            let want = model.forward_cpu(&args).unwrap();
+            let want = model.forward_reference(&args).unwrap();
             let what = format!("{} {config}", backend.name);
             for choice in [PlanChoice::Sequence, PlanChoice::PerStep, PlanChoice::Auto] {
                 let gpu_model = GpuModel::with_plan(&model, ctx.clone(), choice).unwrap();
@@ -260,7 +260,7 @@ fn gpu_timing_and_buffer_bytes() {
     let model = Model::new(RnnConfig::lstm(5, 16).with_num_layers(2), &mut rng).unwrap();
     let x = tensor(&mut rng, &[20, 3, 5], 1.0);
     let args = ForwardInput::new(&x);
-    let want = model.forward_cpu(&args).unwrap();
+    let want = model.forward_reference(&args).unwrap();
     for backend in gpu::fresh_backends() {
         let ctx = &backend.context;
         let gpu_model = GpuModel::new(&model, ctx.clone()).unwrap();
@@ -356,7 +356,7 @@ fn concurrent_callers_share_one_model() {
                         let args = ForwardInput::new(x);
                         assert_close(
                             &gpu_model.forward(&args).unwrap(),
-                            &model.forward_cpu(&args).unwrap(),
+                            &model.forward_reference(&args).unwrap(),
                             "concurrent",
                         );
                     }
@@ -387,7 +387,7 @@ fn saturation_and_nan_follow_pytorch() {
             }
             let args = ForwardInput::new(&big);
             let got = gpu_model.forward(&args).unwrap();
-            let want = model.forward_cpu(&args).unwrap();
+            let want = model.forward_reference(&args).unwrap();
             let what = format!("{} {config} huge inputs", backend.name);
             if config.nonlinearity == Nonlinearity::Tanh {
                 assert!(got.output.data().iter().all(|v| v.is_finite()), "{what}");
@@ -398,7 +398,7 @@ fn saturation_and_nan_follow_pytorch() {
             nan.data_mut()[3 * 2 * 3 + 1] = f32::NAN; // t = 3, row 0
             let args = ForwardInput::new(&nan);
             let got = gpu_model.forward(&args).unwrap();
-            let want = model.forward_cpu(&args).unwrap();
+            let want = model.forward_reference(&args).unwrap();
             assert!(want.output.data().iter().any(|v| v.is_nan()));
             assert_close(&got, &want, &format!("{} {config} NaN input", backend.name));
         }
@@ -447,7 +447,7 @@ fn the_gpu_style_sequence_tiling_matches_the_reference() {
                 assert_eq!(plan.kind, PlanKind::Sequence);
                 assert_close(
                     &gpu_model.forward(&args).unwrap(),
-                    &model.forward_cpu(&args).unwrap(),
+                    &model.forward_reference(&args).unwrap(),
                     &format!("{} {config} T={t} N={n}", backend.name),
                 );
             }
@@ -489,7 +489,7 @@ fn the_sequence_tiling_fits_workgroup_memory() {
                 assert_eq!(gpu_model.plan(t, n).unwrap().kind, PlanKind::Sequence);
                 assert_close(
                     &gpu_model.forward(&args).unwrap(),
-                    &model.forward_cpu(&args).unwrap(),
+                    &model.forward_reference(&args).unwrap(),
                     &format!("{} {config}", backend.name),
                 );
             }

@@ -25,7 +25,7 @@ fn an_input_projection_beyond_the_binding_limit_runs_in_chunks() {
             .collect(),
     )
     .unwrap();
-    let want = model.forward_cpu(&ForwardInput::new(&x)).unwrap();
+    let want = model.forward_reference(&ForwardInput::new(&x)).unwrap();
     for backend in gpu::fresh_backends() {
         let limit = backend.context.limits().max_storage_buffer_binding_size;
         let projection_bytes = (t * n * 4 * 40 * 4) as u64;

@@ -193,7 +193,7 @@ fn run(test: &str, base_seed: u64, offset: u64) {
         let (mut worst, mut worst_case) = (0f64, String::new());
         for index in 0..cases {
             let case = draw(&mut rng);
-            let want = case.model.forward_cpu(&case.args()).unwrap();
+            let want = case.model.forward_reference(&case.args()).unwrap();
             let choice = PLANS[index % PLANS.len()];
             let gpu_model = GpuModel::with_plan(&case.model, backend.context.clone(), choice)
                 .unwrap_or_else(|e| panic!("{}: {e}", case.describe()));
@@ -234,7 +234,7 @@ fn run(test: &str, base_seed: u64, offset: u64) {
                     lengths: case.lengths.clone(),
                     model: case.model.clone(),
                 };
-                let want = again.model.forward_cpu(&again.args()).unwrap();
+                let want = again.model.forward_reference(&again.args()).unwrap();
                 check("second call", gpu_model.forward(&again.args()), &want);
             }
         }

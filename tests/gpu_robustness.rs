@@ -53,7 +53,7 @@ fn threads_sharing_a_device_or_a_model_get_the_answers_they_get_alone() {
                 let context = Arc::clone(&backend.context);
                 s.spawn(move || {
                     let gpu = GpuModel::new(model, context).unwrap();
-                    let want = model.forward_cpu(&ForwardInput::new(x)).unwrap();
+                    let want = model.forward_reference(&ForwardInput::new(x)).unwrap();
                     for round in 0..5 {
                         let got = gpu.forward(&ForwardInput::new(x)).unwrap();
                         assert_close(&got, &want, &format!("{name} thread {i} round {round}"));

@@ -39,7 +39,7 @@ fn a_stream_stepped_100k_times_stays_flat_and_exact() {
         })
         .collect();
     let x_all = Tensor::new([STEPS, BATCH, 3], x.clone()).unwrap();
-    let want = model.forward_cpu(&ForwardInput::new(&x_all)).unwrap();
+    let want = model.forward_reference(&ForwardInput::new(&x_all)).unwrap();
     let h_ref = |t: usize| &want.output.data()[t * BATCH * 9..(t + 1) * BATCH * 9];
 
     for backend in gpu::fresh_backends() {

@@ -153,7 +153,7 @@ fn cpu_stream(
                 let c0 = lstm.then(|| Tensor::new([n, hidden], c.clone()).unwrap());
                 let mut args = ForwardInput::new(&input).with_h0(&h0);
                 args.c0 = c0.as_ref();
-                let out = model.forward_cpu(&args).unwrap();
+                let out = model.forward_reference(&args).unwrap();
                 outputs.extend_from_slice(out.output.data());
                 h = out.h_n.into_data();
                 if let Some(c_n) = out.c_n {
@@ -167,7 +167,7 @@ fn cpu_stream(
             let c0 = lstm.then(|| Tensor::new([layers, n, hidden], c.clone()).unwrap());
             let mut args = ForwardInput::new(&input).with_h0(&h0);
             args.c0 = c0.as_ref();
-            let out = model.forward_cpu(&args).unwrap();
+            let out = model.forward_reference(&args).unwrap();
             outputs.extend_from_slice(out.output.data());
             h = out.h_n.into_data();
             if let Some(c_n) = out.c_n {
@@ -595,7 +595,7 @@ fn models_on_an_application_device_step_in_one_encoder_without_allocating() {
         let (h, c) = streams[0].read_state().unwrap();
         assert!(same_bits(h.data(), want_lstm.h_n.data()));
         assert!(same_bits(c.unwrap().data(), want_lstm.c_n.unwrap().data()));
-        let want_gru = gru.forward_cpu(&ForwardInput::new(
+        let want_gru = gru.forward_reference(&ForwardInput::new(
             &Tensor::new([n, 3], x.data()[..n * 3].to_vec()).unwrap(),
         ));
         let got_gru = outs[1].read(&ctx).unwrap();

@@ -18,6 +18,6 @@ fuzz_target!(|bytes: &[u8]| {
         RnnConfig::gru_cell(width, 4),
     ] {
         let model = Model::new(config, &mut rng).unwrap();
-        let _ = model.forward_cpu(&input.as_forward());
+        let _ = model.forward_reference(&input.as_forward());
     }
 });

@@ -2,7 +2,7 @@
 //! uniform [`Params`] they share, and the per-model pipelines built from them.
 //!
 //! Each kernel has one name everywhere: the file `shaders/NAME.wgsl`, the CPU twin in
-//! [`crate::cpu`], the [`Kernel`] variant and the wgpu label `"wgpu-rnn.NAME"`.
+//! [`crate::reference`], the [`Kernel`] variant and the wgpu label `"wgpu-rnn.NAME"`.
 
 use crate::config::{Family, RnnConfig};
 

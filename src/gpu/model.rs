@@ -250,7 +250,7 @@ impl GpuModel {
 
     /// Runs the model on the GPU. Arguments and results have the shapes documented on
     /// [`ForwardInput`] and [`ForwardOutput`], and are validated exactly as
-    /// [`Model::forward_cpu`] validates them.
+    /// [`Model::forward_reference`] validates them.
     pub fn forward(&self, args: &ForwardInput<'_>) -> Result<ForwardOutput> {
         let config = &self.config;
         let prepared = Prepared::new(config, args)?;

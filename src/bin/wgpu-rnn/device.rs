@@ -47,7 +47,7 @@ impl<'m> Backend<'m> {
     /// Runs one forward.
     pub fn forward(&self, args: &InputFile) -> Result<ForwardOutput, Error> {
         match self {
-            Backend::Cpu(model) => model.forward_cpu(&args.as_forward()),
+            Backend::Cpu(model) => model.forward_reference(&args.as_forward()),
             Backend::Gpu(model) => model.forward(&args.as_forward()),
         }
     }

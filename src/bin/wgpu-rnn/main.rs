@@ -100,7 +100,7 @@ fn check(model: &Path, input: &Path, tolerance: f64) -> Result<ExitCode, Error> 
     let model = Model::load(model)?;
     let args = InputFile::load(input)?;
     let gpu = Backend::choose(DeviceChoice::Gpu, &model)?;
-    let want = model.forward_cpu(&args.as_forward())?;
+    let want = model.forward_reference(&args.as_forward())?;
     let got = gpu.forward(&args)?;
     println!("{model} on {}", gpu.describe());
     let mut worst = 0f64;

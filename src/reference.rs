@@ -228,7 +228,7 @@ fn relu(x: f64) -> f64 {
 
 impl Model {
     /// Runs the model on the CPU reference path; see [`forward`].
-    pub fn forward_cpu(&self, args: &ForwardInput<'_>) -> Result<ForwardOutput> {
+    pub fn forward_reference(&self, args: &ForwardInput<'_>) -> Result<ForwardOutput> {
         forward(self, args)
     }
 }
