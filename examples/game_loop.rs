@@ -74,12 +74,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("wgpu_rnn_game_loop.png"));
 
-    // --- The app's own device (WGPU_BACKEND, WGPU_ADAPTER_NAME apply). ---
-    let instance =
-        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let adapter = pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(
-        &instance, None,
-    ))?;
+    // --- The app's own device (WGPU_BACKEND, WGPU_ADAPTER_NAME apply; a name no adapter has is
+    // an error, not wgpu's panic). ---
+    let adapter = wgpu_rnn::gpu::adapter::adapter_from_env(None)?;
     let info = adapter.get_info();
     let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
         label: Some("game"),

@@ -116,6 +116,18 @@ pub enum Error {
         limit: u128,
     },
 
+    /// One of wgpu's environment variables (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME`,
+    /// `WGPU_POWER_PREF`) asks for something no adapter or backend here has.
+    #[error("{variable}={value}: {reason}")]
+    BadEnvironment {
+        /// The variable, e.g. `WGPU_ADAPTER_NAME`.
+        variable: String,
+        /// Its value.
+        value: String,
+        /// What is wrong with it and what there is instead.
+        reason: String,
+    },
+
     /// The requested device is not available.
     #[error("device unavailable: {0}")]
     DeviceUnavailable(String),

@@ -41,28 +41,15 @@ pub(crate) const NEEDED_STORAGE_BUFFERS: u32 = 7;
 impl GpuContext {
     /// A context on the adapter wgpu's environment variables select: `WGPU_BACKEND` (e.g.
     /// `vulkan`, `gl`), `WGPU_ADAPTER_NAME` (substring), `WGPU_POWER_PREF` (`low`/`high`);
-    /// any backend when unset.
+    /// any backend when unset. A variable no adapter satisfies is [`Error::BadEnvironment`].
     pub fn new() -> Result<Self> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let adapter = pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(
-            &instance, None,
-        ))
-        .map_err(|e| Error::DeviceUnavailable(format!("no GPU adapter: {e}")))?;
-        Self::from_adapter(&adapter)
+        Self::from_adapter(&super::adapter::adapter_from_env(None)?)
     }
 
     /// A context on the first adapter of `backends` (`WGPU_ADAPTER_NAME` and `WGPU_POWER_PREF`
     /// still apply; `WGPU_BACKEND` does not).
     pub fn with_backends(backends: wgpu::Backends) -> Result<Self> {
-        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-        desc.backends = backends;
-        let instance = wgpu::Instance::new(desc);
-        let adapter = pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(
-            &instance, None,
-        ))
-        .map_err(|e| Error::DeviceUnavailable(format!("no GPU adapter for {backends:?}: {e}")))?;
-        Self::from_adapter(&adapter)
+        Self::from_adapter(&super::adapter::adapter_from_env(Some(backends))?)
     }
 
     /// A context on `adapter`, requesting the adapter's limits (so that buffers and dispatch grids

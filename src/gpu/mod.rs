@@ -2,6 +2,8 @@
 //! (Vulkan, Metal, DX12, GL), with the CPU reference's shapes, validation and (to f32 rounding)
 //! numbers.
 //!
+//! - [`adapter`]: the adapter wgpu's environment variables select, every misconfiguration a
+//!   typed error.
 //! - [`context`]: [`GpuContext`], the device (created from wgpu's environment variables or wrapped).
 //! - [`kernels`]: the `shaders/*.wgsl` kernels, their bindings and pipelines.
 //! - [`plan`]: a forward pass as a list of dispatches, built from the configuration and call shape.
@@ -14,6 +16,7 @@
 //! - [`readback`]: [`GpuReadback`] and its future [`GpuRead`], readback without blocking a frame.
 //! - `workspace`: the buffers and per-step-count programs behind `encode` and `stream`.
 
+pub mod adapter;
 pub mod context;
 pub mod encode;
 pub mod kernels;

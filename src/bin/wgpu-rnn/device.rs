@@ -40,6 +40,9 @@ impl<'m> Backend<'m> {
                 eprintln!("wgpu-rnn: notice: {e}; running on the CPU");
                 Ok(Backend::Cpu(model))
             }
+            Err(Error::DeviceUnavailable(reason)) => Err(Error::DeviceUnavailable(format!(
+                "{reason} (`wgpu-rnn info` lists the adapters wgpu sees)"
+            ))),
             Err(e) => Err(e),
         }
     }
