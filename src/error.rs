@@ -21,6 +21,16 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// An output file cannot be written there (no such directory, a directory, no permission);
+    /// found before any computation.
+    #[error("cannot write {}: {reason}", path.display())]
+    CannotWrite {
+        /// The output path given.
+        path: PathBuf,
+        /// Why, e.g. "its directory out/ does not exist".
+        reason: String,
+    },
+
     /// A file is not a readable safetensors file (empty, truncated, garbage, absurd header).
     #[error("{}: not a valid safetensors file ({reason})", path.display())]
     BadFile {

@@ -162,16 +162,58 @@ pub(crate) fn write_atomic(
         path: path.to_path_buf(),
         source,
     };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| io(std::io::Error::other("the output path names no file")))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
+    let tmp = temp_path(path)?;
     if let Err(e) = std::fs::write(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, path)) {
         let _ = std::fs::remove_file(&tmp);
         return Err(io(e));
     }
+    Ok(())
+}
+
+/// The temporary file `write_atomic` writes beside `path` before renaming it.
+fn temp_path(path: &Path) -> Result<PathBuf> {
+    let file_name = path.file_name().ok_or_else(|| Error::CannotWrite {
+        path: path.to_path_buf(),
+        reason: "the path names no file".into(),
+    })?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    Ok(path.with_file_name(tmp_name))
+}
+
+/// Checks, without touching `path`, that [`write_atomic`] can write it: `path` is no directory,
+/// its directory exists, and a file can be created there (the temporary file is created and
+/// removed again). For commands that must refuse a bad output path before any computation.
+pub(crate) fn check_writable(path: &Path) -> Result<()> {
+    let bad = |reason: String| Error::CannotWrite {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if path.is_dir() {
+        return Err(bad("it is a directory; give a file name".into()));
+    }
+    let tmp = temp_path(path)?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Err(bad(format!("{} is not a directory", dir.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(bad(format!(
+                "its directory {} does not exist",
+                dir.display()
+            )));
+        }
+        Err(e) => return Err(bad(format!("its directory {}: {e}", dir.display()))),
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| bad(format!("cannot create a file in {}: {e}", dir.display())))?;
+    let _ = std::fs::remove_file(&tmp);
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::file::{TensorFile, write_atomic};
+use crate::file::{TensorFile, check_writable, write_atomic};
 use crate::forward::{ForwardInput, ForwardOutput};
 use crate::tensor::Tensor;
 
@@ -99,5 +99,12 @@ impl ForwardOutput {
             tensors.push(("c_n", c_n));
         }
         write_atomic(path.as_ref(), &tensors, None)
+    }
+
+    /// Checks that [`ForwardOutput::save`] can write `path` (its directory exists and takes a new
+    /// file; `path` is no directory) without writing it: [`Error::CannotWrite`] before a forward
+    /// whose result would have nowhere to go.
+    pub fn check_save_path(path: impl AsRef<Path>) -> Result<()> {
+        check_writable(path.as_ref())
     }
 }

@@ -37,11 +37,11 @@ pub struct BenchArgs {
     /// LSTM projection size (0 = none).
     #[arg(long, default_value_t = 0)]
     proj_size: usize,
-    /// Where to compute.
-    #[arg(long, value_enum)]
-    device: BenchDevice,
-    /// Timed runs.
-    #[arg(long, default_value_t = 10)]
+    /// Where to compute (`auto`: the GPU when an adapter exists, else the CPU with a notice).
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
+    /// Timed runs (at least 1).
+    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
     iters: usize,
     /// Untimed runs first.
     #[arg(long, default_value_t = 2)]
@@ -58,10 +58,12 @@ enum BenchModule {
     Gru,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum BenchDevice {
-    Cpu,
-    Gpu,
+/// `--iters`: a count of at least 1 (zero timed runs have no median).
+fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected a whole number of timed runs, at least 1".into()),
+    }
 }
 
 /// Runs the benchmark `args` describe.
@@ -89,18 +91,14 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
         c0: None,
         lengths: None,
     };
-    let (choice, device) = match args.device {
-        BenchDevice::Cpu => (DeviceChoice::Cpu, "cpu"),
-        BenchDevice::Gpu => (DeviceChoice::Gpu, "gpu"),
-    };
-    let backend = Backend::choose(choice, &model)?;
-    let gpu = match &backend {
-        Backend::Gpu(gpu) => Some(gpu),
-        Backend::Cpu(_) => None,
+    let backend = Backend::choose(args.device, &model)?;
+    let (gpu, device) = match &backend {
+        Backend::Gpu(gpu) => (Some(gpu), "gpu"),
+        Backend::Cpu(_) => (None, "cpu"),
     };
     // The timed runs go without timestamp queries (their resolve and copy are not part of a
     // forward); the GPU time comes from as many runs again with them on.
-    let timings = Timings::measure(args.warmup, args.iters.max(1), || {
+    let timings = Timings::measure(args.warmup, args.iters, || {
         backend.forward(&input).map(drop)
     })?;
     let (weight_bytes, shape_bytes) = gpu.map_or((0, 0), |g| g.gpu_buffer_bytes());
@@ -108,7 +106,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
     if let Some(gpu) = gpu.filter(|g| g.context().has_timestamps()) {
         gpu.set_gpu_timing(true);
         backend.forward(&input)?;
-        Timings::measure(0, args.iters.max(1), || {
+        Timings::measure(0, args.iters, || {
             backend.forward(&input).map(drop)?;
             gpu_ms.extend(gpu.last_gpu_ms());
             Ok::<(), Error>(())

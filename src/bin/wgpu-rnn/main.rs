@@ -49,8 +49,8 @@ enum Command {
         /// Input file.
         #[arg(long)]
         input: PathBuf,
-        /// Largest accepted |gpu - cpu| / max(1, |cpu|).
-        #[arg(long, default_value_t = 1e-5)]
+        /// Largest accepted |gpu - cpu| / max(1, |cpu|): a non-negative number.
+        #[arg(long, default_value_t = 1e-5, allow_negative_numbers = true, value_parser = parse_tolerance)]
         tolerance: f64,
     },
     /// Lists the GPU adapters wgpu sees.
@@ -79,10 +79,22 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             device,
         } => {
             refuse_overwriting_inputs(&output, &[&model, &input])?;
+            ForwardOutput::check_save_path(&output)?;
             let model = Model::load(&model)?;
             let args = InputFile::load(&input)?;
             let backend = Backend::choose(device, &model)?;
-            backend.forward(&args)?.save(&output)?;
+            let result = backend.forward(&args)?;
+            result.save(&output)?;
+            let written: Vec<String> = tensors(&result)
+                .iter()
+                .map(|(name, t)| format!("{name} {:?}", t.shape()))
+                .collect();
+            eprintln!(
+                "wgpu-rnn: ran {model} on {}; wrote {}: {}",
+                backend.describe(),
+                output.display(),
+                written.join(", ")
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Check {
@@ -93,6 +105,28 @@ fn run(command: Command) -> Result<ExitCode, Error> {
         Command::Info => info::print_adapters().map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
     }
+}
+
+/// `--tolerance`: a number, neither NaN nor negative (a NaN tolerance would accept nothing
+/// while looking like a setting).
+fn parse_tolerance(value: &str) -> Result<f64, String> {
+    let t: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| "expected a non-negative number such as 1e-5".to_string())?;
+    if t.is_nan() {
+        return Err(
+            "NaN compares false with every difference; give a non-negative number such as 1e-5"
+                .into(),
+        );
+    }
+    if t < 0.0 {
+        return Err(
+            "a tolerance is a largest accepted difference: give a non-negative number such as 1e-5"
+                .into(),
+        );
+    }
+    Ok(t)
 }
 
 /// Runs both devices and prints, per tensor, the largest absolute and relative difference.
