@@ -79,6 +79,26 @@ impl TensorFile {
         raw.to_f32(name).map(Some)
     }
 
+    /// [`TensorFile::take_f32`] for a tensor that must be present.
+    pub fn take_required_f32(&mut self, name: &str) -> Result<Tensor> {
+        self.take_f32(name)?.ok_or_else(|| Error::MissingTensor {
+            name: name.into(),
+            context: self.context(),
+        })
+    }
+
+    /// Refuses the file if it holds a tensor not taken yet; `expected` lists the accepted names.
+    pub fn refuse_remaining(&self, expected: &str) -> Result<()> {
+        match self.tensors.keys().min() {
+            Some(name) => Err(Error::UnexpectedTensor {
+                name: name.clone(),
+                context: self.context(),
+                expected: expected.into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Removes tensor `name` and converts it to integers; I64 and I32 are accepted.
     pub fn take_i64(&mut self, name: &str) -> Result<Option<(Vec<usize>, Vec<i64>)>> {
         let Some(raw) = self.tensors.remove(name) else {

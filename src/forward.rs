@@ -107,7 +107,7 @@ pub(crate) struct CallShape {
     /// Whether the input carried a batch dimension.
     pub(crate) batched: bool,
     /// Whether the sequence input and output are (N, T, ·).
-    batch_first: bool,
+    pub(crate) batch_first: bool,
     /// Whether the model is a cell (its output is its new state).
     cell: bool,
     /// `D·H_out`, the width of a sequence output step.
@@ -184,6 +184,18 @@ impl CallShape {
             h: state(config.output_hidden()),
             c: (config.family() == Family::Lstm).then(|| state(config.hidden_size)),
         })
+    }
+
+    /// The input's shape, with `input_size` features: (T, N, I), (N, T, I) with batch_first,
+    /// (T, I) unbatched; cells (N, I) or (I).
+    pub(crate) fn input(&self, input_size: usize) -> Vec<usize> {
+        match (self.cell, self.batched, self.batch_first) {
+            (true, true, _) => vec![self.batch, input_size],
+            (true, false, _) => vec![input_size],
+            (false, false, _) => vec![self.steps, input_size],
+            (false, true, false) => vec![self.steps, self.batch, input_size],
+            (false, true, true) => vec![self.batch, self.steps, input_size],
+        }
     }
 
     /// The output's shape when it holds `steps` time steps: (steps, N, D·H_out), (N, steps,
@@ -302,6 +314,11 @@ impl Prepared {
         self.lengths.as_ref().map_or(self.seq_len, |l| l[n])
     }
 
+    /// The call's shapes in the caller's layout.
+    pub(crate) fn call_shape(&self) -> &CallShape {
+        &self.shape
+    }
+
     /// Shapes a backend's time-major results as PyTorch returns them.
     ///
     /// `output`: (output_steps, N, D·H_out); `h_n`: (D·L, N, H_out); `c_n`: (D·L, N, H) for LSTM.
@@ -339,7 +356,7 @@ impl Prepared {
 }
 
 /// Swaps the two outer dimensions of an (a, b, c) row-major array.
-fn transpose01(data: &[f32], a: usize, b: usize, c: usize) -> Vec<f32> {
+pub(crate) fn transpose01(data: &[f32], a: usize, b: usize, c: usize) -> Vec<f32> {
     let mut out = vec![0.0; data.len()];
     for i in 0..a {
         for j in 0..b {

@@ -4,7 +4,9 @@
 //! - [`RnnConfig`]: the constructor arguments, validated as PyTorch validates them.
 //! - [`Model`]: a configuration with its parameters; [`Model::load`] / [`Model::save`] read and
 //!   write safetensors model files (see [`model_file`]).
-//! - [`reference`]: the f64 reference forward, the yardstick for every other path.
+//! - [`reference`]: the f64 reference forward, the yardstick for every other path;
+//!   [`reference_backward`] its backward ([`Model::backward_reference`]), gradients as
+//!   [`Gradients`].
 //! - [`gpu`]: the same forward as WGSL kernels through wgpu ([`GpuContext`], [`GpuModel`]).
 //!
 //! ```
@@ -20,6 +22,7 @@
 //! # Ok::<(), wgpu_rnn::Error>(())
 //! ```
 
+pub mod backward;
 pub mod bench;
 pub mod config;
 pub mod error;
@@ -30,8 +33,10 @@ pub mod io_file;
 pub mod model;
 pub mod model_file;
 pub mod reference;
+pub mod reference_backward;
 pub mod tensor;
 
+pub use backward::{Gradients, OutputGrads};
 pub use config::{Family, ModuleKind, Nonlinearity, RnnConfig};
 pub use error::{Error, Result};
 pub use forward::{ForwardInput, ForwardOutput};
@@ -39,6 +44,6 @@ pub use gpu::{
     GpuContext, GpuForwardInput, GpuForwardOutput, GpuModel, GpuRead, GpuReadback, GpuStream,
     GpuTensor,
 };
-pub use io_file::InputFile;
+pub use io_file::{GradFile, InputFile};
 pub use model::{LayerParams, Model};
 pub use tensor::Tensor;

@@ -25,6 +25,22 @@ pub struct LayerParams {
     pub weight_hr: Option<Tensor>,
 }
 
+impl LayerParams {
+    /// The tensors present, in `state_dict` order: `weight_ih`, `weight_hh`, `bias_ih`,
+    /// `bias_hh`, `weight_hr`.
+    pub fn tensors(&self) -> impl Iterator<Item = &Tensor> {
+        [
+            Some(&self.weight_ih),
+            Some(&self.weight_hh),
+            self.bias_ih.as_ref(),
+            self.bias_hh.as_ref(),
+            self.weight_hr.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
 /// One of PyTorch's recurrent modules with its weights: `RNN`, `LSTM`, `GRU` or a cell.
 ///
 /// Parameter groups are indexed `layer * D + direction` (direction 0 forward, 1 reverse), as
@@ -132,17 +148,7 @@ impl Model {
     /// The `state_dict`: PyTorch's names and tensors, in PyTorch's order.
     pub fn state_dict(&self) -> Vec<(String, &Tensor)> {
         let names = self.config.parameter_specs().into_iter().map(|(n, _)| n);
-        let tensors = self.groups.iter().flat_map(|g| {
-            [
-                Some(&g.weight_ih),
-                Some(&g.weight_hh),
-                g.bias_ih.as_ref(),
-                g.bias_hh.as_ref(),
-                g.weight_hr.as_ref(),
-            ]
-            .into_iter()
-            .flatten()
-        });
+        let tensors = self.groups.iter().flat_map(LayerParams::tensors);
         names.zip(tensors).collect()
     }
 }

@@ -37,13 +37,20 @@ pub fn working_bytes(config: &RnnConfig, p: &Prepared) -> u128 {
 
 /// Refuses a call whose working memory exceeds what the host has available, before allocating.
 fn check_host_memory(config: &RnnConfig, p: &Prepared) -> Result<()> {
-    let bytes = working_bytes(config, p);
+    let what = || {
+        format!(
+            "the CPU forward of {config} on T={} N={}",
+            p.seq_len, p.batch
+        )
+    };
+    check_host_bytes(working_bytes(config, p), what)
+}
+
+/// Refuses to allocate `bytes` when the host has less available; `what` names the work.
+pub(crate) fn check_host_bytes(bytes: u128, what: impl FnOnce() -> String) -> Result<()> {
     match host_memory_available() {
         Some(limit) if bytes > limit as u128 => Err(Error::TooLarge {
-            what: format!(
-                "the CPU forward of {config} on T={} N={}",
-                p.seq_len, p.batch
-            ),
+            what: what(),
             bytes,
             limit: limit as u128,
         }),
@@ -62,6 +69,29 @@ fn host_memory_available() -> Option<u64> {
 /// Runs a validated call; returns, in f64, output (T_out, N, D·H_out), h_n (D·L, N, H_out) and
 /// c_n (D·L, N, H) for LSTM.
 pub fn forward_prepared(model: &Model, p: &Prepared) -> (Vec<f64>, Vec<f64>, Option<Vec<f64>>) {
+    forward_recorded(model, p, None)
+}
+
+/// What a forward keeps for the reference backward, all f64 and time-major.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Trace {
+    /// Per layer, its input (T, N, I_l).
+    pub layer_inputs: Vec<Vec<f64>>,
+    /// Per (layer, direction) group, the input projection `x·W_ihᵀ + b_ih` (T, N, G·H).
+    pub gates_x: Vec<Vec<f64>>,
+    /// Per group, the hidden state each step started from (T, N, H_out), indexed by the step's
+    /// time index (for the reverse direction too); 0 at steps past a row's length.
+    pub h_prev: Vec<Vec<f64>>,
+    /// Per group, the cell state each step started from (T, N, H) for LSTM; empty otherwise.
+    pub c_prev: Vec<Vec<f64>>,
+}
+
+/// [`forward_prepared`], also filling `trace` (from empty) when given.
+pub(crate) fn forward_recorded(
+    model: &Model,
+    p: &Prepared,
+    mut trace: Option<&mut Trace>,
+) -> (Vec<f64>, Vec<f64>, Option<Vec<f64>>) {
     let config = model.config();
     let (t_len, n_rows) = (p.seq_len, p.batch);
     let (h, h_out) = (config.hidden_size, config.output_hidden());
@@ -87,6 +117,13 @@ pub fn forward_prepared(model: &Model, p: &Prepared) -> (Vec<f64>, Vec<f64>, Opt
             let params = model.group(layer, dir);
             let gates_x = input_projection(params, &layer_in, t_len * n_rows, in_width);
             let g_width = config.gate_count() * h;
+            let (mut h_prev, mut c_prev) = match trace {
+                Some(_) => (
+                    vec![0.0; t_len * n_rows * h_out],
+                    vec![0.0; if lstm { t_len * n_rows * h } else { 0 }],
+                ),
+                None => (Vec::new(), Vec::new()),
+            };
             for n in 0..n_rows {
                 let state = (group * n_rows + n) * h_out;
                 let mut hs: Vec<f64> = p.h0[state..state + h_out]
@@ -102,6 +139,10 @@ pub fn forward_prepared(model: &Model, p: &Prepared) -> (Vec<f64>, Vec<f64>, Opt
                 let len = p.length(n);
                 for s in 0..len {
                     let t = if dir == 0 { s } else { len - 1 - s };
+                    if trace.is_some() {
+                        h_prev[(t * n_rows + n) * h_out..][..h_out].copy_from_slice(&hs);
+                        c_prev[(t * n_rows + n) * cs.len()..][..cs.len()].copy_from_slice(&cs);
+                    }
                     let gx = &gates_x[(t * n_rows + n) * g_width..][..g_width];
                     match config.family() {
                         Family::Rnn => rnn_step(config.nonlinearity, params, gx, &mut hs),
@@ -116,6 +157,14 @@ pub fn forward_prepared(model: &Model, p: &Prepared) -> (Vec<f64>, Vec<f64>, Opt
                     c_n[cell..cell + h].copy_from_slice(&cs);
                 }
             }
+            if let Some(trace) = trace.as_deref_mut() {
+                trace.gates_x.push(gates_x);
+                trace.h_prev.push(h_prev);
+                trace.c_prev.push(c_prev);
+            }
+        }
+        if let Some(trace) = trace.as_deref_mut() {
+            trace.layer_inputs.push(layer_in);
         }
         layer_in = layer_out;
     }
@@ -193,7 +242,7 @@ pub fn gru_step(params: &LayerParams, gx: &[f64], h: &mut [f64]) {
 }
 
 /// `W_hh h + b_hh`: (G·H).
-fn hidden_gates(params: &LayerParams, h: &[f64]) -> Vec<f64> {
+pub(crate) fn hidden_gates(params: &LayerParams, h: &[f64]) -> Vec<f64> {
     let w = params.weight_hh.data();
     let k = h.len();
     (0..params.weight_hh.shape()[0])
@@ -213,11 +262,11 @@ fn recurrent_gates(params: &LayerParams, gx: &[f64], h: &[f64]) -> Vec<f64> {
     pre
 }
 
-fn dot(w: &[f32], x: &[f64]) -> f64 {
+pub(crate) fn dot(w: &[f32], x: &[f64]) -> f64 {
     w.iter().zip(x).map(|(&a, &b)| a as f64 * b).sum()
 }
 
-fn sigmoid(x: f64) -> f64 {
+pub(crate) fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 

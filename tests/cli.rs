@@ -5,10 +5,11 @@ mod common;
 #[path = "common/gpu.rs"]
 mod gpu;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use common::fixtures;
+use common::outputs::{assert_file_matches, tempdir};
 
 /// Runs the binary, with `WGPU_BACKEND` set when `backend` is given.
 fn wgpu_rnn_on(backend: Option<&str>, args: &[&std::ffi::OsStr]) -> Output {
@@ -67,44 +68,7 @@ fn assert_cli_reproduces(
     let out = run_on(backend, &case.model, &case.input, &out_path, device);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{label}: {stderr}");
-    let got = read_outputs(&out_path);
-    let want = fixtures::expected(&case.expected);
-    assert_eq!(
-        got.iter().map(|g| &g.0).collect::<Vec<_>>(),
-        want.iter().map(|w| &w.0).collect::<Vec<_>>(),
-        "{label}: tensor names"
-    );
-    for ((name, shape, values), (_, expected)) in got.iter().zip(&want) {
-        let err = fixtures::max_rel_err(shape, values, expected)
-            .unwrap_or_else(|e| panic!("{label} {name}: {e}"));
-        assert!(err <= tolerance, "{label} {name}: error {err:e}");
-    }
-}
-
-fn tempdir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wgpu-rnn-cli-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Reads an f32 output file: (name, shape, values).
-fn read_outputs(path: &Path) -> Vec<(String, Vec<usize>, Vec<f32>)> {
-    let bytes = std::fs::read(path).unwrap();
-    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let mut out: Vec<_> = file
-        .iter()
-        .map(|(n, v)| {
-            assert_eq!(v.dtype(), safetensors::Dtype::F32);
-            let values = v
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-                .collect();
-            (n.to_string(), v.shape().to_vec(), values)
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
+    assert_file_matches(&label, &out_path, &case.expected, tolerance);
 }
 
 #[test]

@@ -98,3 +98,64 @@ pub fn max_rel_err(got_shape: &[usize], got: &[f32], want: &Expected) -> Result<
     }
     Ok(worst)
 }
+
+/// One gradient case: a forward fixture's model and input, with grad/NAME.grad.safetensors
+/// (the output gradients) and grad/NAME.expected.safetensors (float64 results of torch.autograd).
+pub struct GradFixture {
+    pub name: String,
+    pub model: PathBuf,
+    pub input: PathBuf,
+    pub grads: PathBuf,
+    pub expected: PathBuf,
+}
+
+/// Every gradient case, sorted by name.
+pub fn grad_cases() -> Vec<GradFixture> {
+    let grad_dir = dir().join("grad");
+    let mut names: Vec<String> = std::fs::read_dir(&grad_dir)
+        .expect("tests/fixtures/grad exists")
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".grad.safetensors").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| GradFixture {
+            model: dir().join(format!("{name}.model.safetensors")),
+            input: dir().join(format!("{name}.input.safetensors")),
+            grads: grad_dir.join(format!("{name}.grad.safetensors")),
+            expected: grad_dir.join(format!("{name}.expected.safetensors")),
+            name,
+        })
+        .collect()
+}
+
+/// The tensor a gradient expectation names: a forward result, `grad_input`, `grad_h0`,
+/// `grad_c0` or `grad_<parameter>`.
+pub fn gradient_tensor<'a>(
+    out: &'a wgpu_rnn::ForwardOutput,
+    grads: &'a wgpu_rnn::Gradients,
+    name: &str,
+) -> &'a wgpu_rnn::Tensor {
+    match name {
+        "grad_input" => &grads.input,
+        "grad_h0" => &grads.h0,
+        "grad_c0" => grads
+            .c0
+            .as_ref()
+            .expect("grad_c0 expected but not produced"),
+        _ => match name.strip_prefix("grad_") {
+            Some(param) => {
+                grads
+                    .named_parameters()
+                    .into_iter()
+                    .find(|(n, _)| *n == param)
+                    .unwrap_or_else(|| panic!("no gradient for parameter {param}"))
+                    .1
+            }
+            None => result_tensor(out, name),
+        },
+    }
+}

@@ -2,3 +2,4 @@
 
 pub mod bad_files;
 pub mod fixtures;
+pub mod outputs;

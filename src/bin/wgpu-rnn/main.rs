@@ -3,6 +3,7 @@
 
 mod bench;
 mod device;
+mod grad;
 mod info;
 
 use std::path::{Path, PathBuf};
@@ -38,6 +39,26 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
         /// Where to compute: the GPU when an adapter exists under `auto`, else the CPU.
+        #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+        device: DeviceChoice,
+    },
+    /// Runs a model forward and back: writes the outputs and the gradients of the input, the
+    /// initial state and every parameter for the output gradients in a gradient file.
+    Grad {
+        /// Model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Input file: safetensors with `input` and optionally `h0`, `c0`, `lengths`.
+        #[arg(long)]
+        input: PathBuf,
+        /// Gradient file: safetensors with `grad_output` and optionally `grad_h_n`, `grad_c_n`.
+        #[arg(long)]
+        grad: PathBuf,
+        /// Output file to write: `output`, `h_n`, `c_n`, `grad_input`, `grad_h0`, `grad_c0` and
+        /// `grad_<name>` for every parameter (f32).
+        #[arg(long)]
+        output: PathBuf,
+        /// Where to compute.
         #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
         device: DeviceChoice,
     },
@@ -97,6 +118,13 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Grad {
+            model,
+            input,
+            grad,
+            output,
+            device,
+        } => grad::run(&model, &input, &grad, &output, device).map(|()| ExitCode::SUCCESS),
         Command::Check {
             model,
             input,
@@ -181,7 +209,7 @@ fn differences(got: &[f32], want: &[f32]) -> (f64, f64) {
 }
 
 /// Refuses an output path that names one of the command's input files.
-fn refuse_overwriting_inputs(output: &Path, inputs: &[&Path]) -> Result<(), Error> {
+pub(crate) fn refuse_overwriting_inputs(output: &Path, inputs: &[&Path]) -> Result<(), Error> {
     let Ok(out) = output.canonicalize() else {
         return Ok(()); // does not exist yet, so it is none of the inputs
     };

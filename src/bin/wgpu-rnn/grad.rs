@@ -1,0 +1,41 @@
+//! `wgpu-rnn grad`: a forward and its backward from a file of output gradients, written to one
+//! output file.
+
+use std::path::Path;
+
+use wgpu_rnn::{Error, GradFile, InputFile, Model};
+
+use crate::device::DeviceChoice;
+
+/// Runs `model` on `input` forward and back from the gradients in `grad` and writes `output`,
+/// `h_n`, `c_n`, `grad_input`, `grad_h0`, `grad_c0` and `grad_<parameter>` to `output`.
+pub fn run(
+    model: &Path,
+    input: &Path,
+    grad: &Path,
+    output: &Path,
+    device: DeviceChoice,
+) -> Result<(), Error> {
+    crate::refuse_overwriting_inputs(output, &[model, input, grad])?;
+    let model = Model::load(model)?;
+    let args = InputFile::load(input)?;
+    let grads = GradFile::load(grad)?;
+    let (out, gradients) = match device {
+        DeviceChoice::Cpu => {
+            model.backward_reference(&args.as_forward(), &grads.as_output_grads())?
+        }
+        DeviceChoice::Gpu => {
+            return Err(Error::DeviceUnavailable(
+                "the GPU backward is not available yet; use --device cpu (the f64 reference)"
+                    .into(),
+            ));
+        }
+        DeviceChoice::Auto => {
+            eprintln!(
+                "wgpu-rnn: notice: the GPU backward is not available yet; computing on the CPU reference"
+            );
+            model.backward_reference(&args.as_forward(), &grads.as_output_grads())?
+        }
+    };
+    gradients.save(&out, output)
+}
