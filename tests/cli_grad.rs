@@ -163,6 +163,9 @@ fn every_bad_gradient_file_exits_non_zero_with_one_line_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(std::fs::read(&keep).unwrap(), b"previous results");
     let good = dir.join("good.grad.safetensors");
+    let no_dir = dir.join("no such dir").join("out.safetensors");
+    let out = grad(&model, &input, &cases[0].1, &no_dir, "cpu");
+    assert_one_line_error(&out, "no dir", "no such dir");
     write(&good, &[f32s("grad_output", &[5, 2, 4], 7)], None);
     let before = std::fs::read(&good).unwrap();
     let out = grad(&model, &input, &good, &good, "cpu");

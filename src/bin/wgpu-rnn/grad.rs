@@ -3,12 +3,13 @@
 
 use std::path::Path;
 
-use wgpu_rnn::{Error, GradFile, InputFile, Model};
+use wgpu_rnn::{Error, ForwardOutput, GradFile, InputFile, Model};
 
 use crate::device::DeviceChoice;
 
 /// Runs `model` on `input` forward and back from the gradients in `grad` and writes `output`,
-/// `h_n`, `c_n`, `grad_input`, `grad_h0`, `grad_c0` and `grad_<parameter>` to `output`.
+/// `h_n`, `c_n`, `grad_input`, `grad_h0`, `grad_c0` and `grad_<parameter>` to `output`; prints
+/// one line on stderr saying where it ran and how many tensors it wrote.
 pub fn run(
     model: &Path,
     input: &Path,
@@ -17,13 +18,13 @@ pub fn run(
     device: DeviceChoice,
 ) -> Result<(), Error> {
     crate::refuse_overwriting_inputs(output, &[model, input, grad])?;
+    ForwardOutput::check_save_path(output)?;
     let model = Model::load(model)?;
     let args = InputFile::load(input)?;
     let grads = GradFile::load(grad)?;
+    let reference = || model.backward_reference(&args.as_forward(), &grads.as_output_grads());
     let (out, gradients) = match device {
-        DeviceChoice::Cpu => {
-            model.backward_reference(&args.as_forward(), &grads.as_output_grads())?
-        }
+        DeviceChoice::Cpu => reference()?,
         DeviceChoice::Gpu => {
             return Err(Error::DeviceUnavailable(
                 "the GPU backward is not available yet; use --device cpu (the f64 reference)"
@@ -34,8 +35,15 @@ pub fn run(
             eprintln!(
                 "wgpu-rnn: notice: the GPU backward is not available yet; computing on the CPU reference"
             );
-            model.backward_reference(&args.as_forward(), &grads.as_output_grads())?
+            reference()?
         }
     };
-    gradients.save(&out, output)
+    gradients.save(&out, output)?;
+    eprintln!(
+        "wgpu-rnn: ran {model} forward and back on cpu (f64 reference); wrote {}: output {:?} and {} gradients",
+        output.display(),
+        out.output.shape(),
+        2 + gradients.c0.is_some() as usize + gradients.named_parameters().len(),
+    );
+    Ok(())
 }
