@@ -107,6 +107,40 @@ impl Gradients {
         }
     }
 
+    /// Adds `other` (a backward of the same model and call shape) into these gradients, as
+    /// PyTorch's `.grad` accumulates over backwards without `zero_grad()`.
+    ///
+    /// # Panics
+    /// If the two come from different models or call shapes.
+    pub fn accumulate(&mut self, other: &Gradients) {
+        let add = |a: &mut Tensor, b: &Tensor| {
+            assert_eq!(
+                a.shape(),
+                b.shape(),
+                "gradients of one model and call shape"
+            );
+            a.data_mut()
+                .iter_mut()
+                .zip(b.data())
+                .for_each(|(a, &b)| *a += b);
+        };
+        add(&mut self.input, &other.input);
+        add(&mut self.h0, &other.h0);
+        if let (Some(a), Some(b)) = (&mut self.c0, &other.c0) {
+            add(a, b);
+        }
+        assert_eq!(self.names, other.names, "gradients of one model");
+        let theirs = other.params.iter().flat_map(LayerParams::tensors);
+        for (a, b) in self
+            .params
+            .iter_mut()
+            .flat_map(LayerParams::tensors_mut)
+            .zip(theirs)
+        {
+            add(a, b);
+        }
+    }
+
     /// Every parameter's gradient under the parameter's `state_dict` name, in `state_dict`
     /// order (PyTorch's `{name: p.grad for name, p in module.named_parameters()}`).
     pub fn named_parameters(&self) -> Vec<(&str, &Tensor)> {

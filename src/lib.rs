@@ -30,8 +30,10 @@ mod file;
 pub mod forward;
 pub mod gpu;
 pub mod io_file;
+pub mod loss;
 pub mod model;
 pub mod model_file;
+pub mod optim;
 pub mod reference;
 pub mod reference_backward;
 pub mod tensor;
@@ -46,4 +48,5 @@ pub use gpu::{
 };
 pub use io_file::{GradFile, InputFile};
 pub use model::{LayerParams, Model};
+pub use optim::{Adam, Optimizer, ReferenceOptimizer, Sgd};
 pub use tensor::Tensor;

@@ -39,6 +39,19 @@ impl LayerParams {
         .into_iter()
         .flatten()
     }
+
+    /// [`LayerParams::tensors`], mutable.
+    pub fn tensors_mut(&mut self) -> impl Iterator<Item = &mut Tensor> {
+        [
+            Some(&mut self.weight_ih),
+            Some(&mut self.weight_hh),
+            self.bias_ih.as_mut(),
+            self.bias_hh.as_mut(),
+            self.weight_hr.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+    }
 }
 
 /// One of PyTorch's recurrent modules with its weights: `RNN`, `LSTM`, `GRU` or a cell.
@@ -143,6 +156,14 @@ impl Model {
     /// The parameters of `layer`, `direction`.
     pub fn group(&self, layer: usize, direction: usize) -> &LayerParams {
         &self.groups[layer * self.config.num_directions() + direction]
+    }
+
+    /// Every parameter tensor, mutable, in `state_dict` order (shapes must stay as they are).
+    pub fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
+        self.groups
+            .iter_mut()
+            .flat_map(LayerParams::tensors_mut)
+            .collect()
     }
 
     /// The `state_dict`: PyTorch's names and tensors, in PyTorch's order.

@@ -159,3 +159,102 @@ pub fn gradient_tensor<'a>(
         },
     }
 }
+
+/// One optimizer trajectory: train/NAME.model.safetensors (the start), NAME.batches.safetensors
+/// (`input_K`, `target_K`, maybe `lengths_K`), NAME.expected.safetensors (float64 `loss` per step,
+/// `step1.<param>` and `<param>` after the last step; the optimizer in its metadata).
+pub struct TrainFixture {
+    pub name: String,
+    pub model: PathBuf,
+    pub batches: Vec<TrainBatch>,
+    pub optimizer: wgpu_rnn::Optimizer,
+    pub clip: Option<f64>,
+    pub expected: Vec<(String, Expected)>,
+}
+
+/// One training step's batch.
+pub struct TrainBatch {
+    pub input: wgpu_rnn::Tensor,
+    pub target: wgpu_rnn::Tensor,
+    pub lengths: Option<Vec<usize>>,
+}
+
+/// Every optimizer trajectory, sorted by name.
+pub fn train_cases() -> Vec<TrainFixture> {
+    let train_dir = dir().join("train");
+    let mut names: Vec<String> = std::fs::read_dir(&train_dir)
+        .expect("tests/fixtures/train exists")
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".batches.safetensors")
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let path = |what: &str| train_dir.join(format!("{name}.{what}.safetensors"));
+            let expected_bytes = std::fs::read(path("expected")).unwrap();
+            let (_, header) = SafeTensors::read_metadata(&expected_bytes).unwrap();
+            let meta = header.metadata().clone().expect("optimizer metadata");
+            let num = |k: &str| -> f64 { meta[k].parse().unwrap() };
+            let optimizer = match meta["optimizer"].as_str() {
+                "SGD" => wgpu_rnn::Sgd::new(num("lr"))
+                    .with_momentum(num("momentum"))
+                    .with_dampening(num("dampening"))
+                    .with_weight_decay(num("weight_decay"))
+                    .with_nesterov(meta["nesterov"] == "true")
+                    .into(),
+                kind @ ("Adam" | "AdamW") => {
+                    let base = if kind == "Adam" {
+                        wgpu_rnn::Adam::new(num("lr"))
+                    } else {
+                        wgpu_rnn::Adam::adamw(num("lr"))
+                    };
+                    base.with_betas(num("beta1"), num("beta2"))
+                        .with_eps(num("eps"))
+                        .with_weight_decay(num("weight_decay"))
+                        .into()
+                }
+                other => panic!("unknown optimizer {other}"),
+            };
+            let batch_bytes = std::fs::read(path("batches")).unwrap();
+            let file = SafeTensors::deserialize(&batch_bytes).unwrap();
+            let f32s = |key: String| {
+                let v = file.tensor(&key).unwrap();
+                let data = v
+                    .data()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                    .collect();
+                wgpu_rnn::Tensor::new(v.shape(), data).unwrap()
+            };
+            let steps = file
+                .names()
+                .iter()
+                .filter(|n| n.starts_with("input_"))
+                .count();
+            let batches = (0..steps)
+                .map(|k| TrainBatch {
+                    input: f32s(format!("input_{k}")),
+                    target: f32s(format!("target_{k}")),
+                    lengths: file.tensor(&format!("lengths_{k}")).ok().map(|v| {
+                        v.data()
+                            .chunks_exact(8)
+                            .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as usize)
+                            .collect()
+                    }),
+                })
+                .collect();
+            TrainFixture {
+                model: path("model"),
+                batches,
+                optimizer,
+                clip: meta.get("clip_grad_norm").map(|v| v.parse().unwrap()),
+                expected: expected(&path("expected")),
+                name,
+            }
+        })
+        .collect()
+}
