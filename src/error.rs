@@ -82,6 +82,19 @@ pub enum Error {
         expected: String,
     },
 
+    /// An LSTM's initial state given by halves: PyTorch takes `(h0, c0)` together or neither.
+    #[error(
+        "'{given}' given without '{missing}': {model} takes its initial state as (h0, c0) together or neither; give {missing} too (zeros for PyTorch's default) or drop {given}"
+    )]
+    IncompleteState {
+        /// The half given, `h0` or `c0`.
+        given: String,
+        /// The half missing.
+        missing: String,
+        /// The model, e.g. "LSTM(3, 4)".
+        model: String,
+    },
+
     /// A per-row sequence length is zero, negative or longer than the sequence.
     #[error(
         "lengths[{index}] = {value} is invalid: each length must be in 1..={max} (the sequence length)"

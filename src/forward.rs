@@ -11,7 +11,8 @@ use crate::tensor::Tensor;
 /// `H = hidden_size`, `H_out = proj_size` or `H`):
 /// - `input`: (T, N, I), or (N, T, I) with `batch_first`, or unbatched (T, I);
 /// - `h0`: (D·L, N, H_out), or (D·L, H_out) for unbatched input; zeros when absent;
-/// - `c0` (LSTM only): (D·L, N, H), or (D·L, H); zeros when absent;
+/// - `c0` (LSTM only): (D·L, N, H), or (D·L, H); zeros when absent; an LSTM takes `h0` and `c0`
+///   together or neither ([`Error::IncompleteState`]), as PyTorch does;
 /// - `lengths`: (N) per-row valid steps, each in 1..=T, as `pack_padded_sequence(..,
 ///   enforce_sorted=False)` takes them; batched input only.
 ///
@@ -198,6 +199,24 @@ impl CallShape {
         }
     }
 
+    /// Refuses half an LSTM state: `(h0, c0)` come together or not at all, as PyTorch takes them.
+    pub(crate) fn check_state_pair(
+        &self,
+        config: &RnnConfig,
+        has_h0: bool,
+        has_c0: bool,
+    ) -> Result<()> {
+        if self.c.is_none() || has_h0 == has_c0 {
+            return Ok(());
+        }
+        let (given, missing) = if has_h0 { ("h0", "c0") } else { ("c0", "h0") };
+        Err(Error::IncompleteState {
+            given: given.into(),
+            missing: missing.into(),
+            model: config.to_string(),
+        })
+    }
+
     /// The output's shape when it holds `steps` time steps: (steps, N, D·H_out), (N, steps,
     /// D·H_out) with batch_first, (steps, D·H_out) unbatched; a cell's output is its new state.
     pub(crate) fn output(&self, steps: usize) -> Vec<usize> {
@@ -239,6 +258,7 @@ impl Prepared {
                 }),
             }
         };
+        shape.check_state_pair(config, args.h0.is_some(), args.c0.is_some())?;
         let h0 = check_state("h0", args.h0, &shape.h)?;
         let c0 = match &shape.c {
             Some(c) => check_state("c0", args.c0, c)?,

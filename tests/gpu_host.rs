@@ -116,6 +116,7 @@ fn invalid_calls_get_the_cpu_paths_errors() {
     let h0_bad = tensor(&mut rng, &[1, 2, 6], 1.0);
     let c0 = tensor(&mut rng, &[2, 2, 6], 1.0);
     let cell_x = tensor(&mut rng, &[2, 4], 1.0);
+    let cell_h0 = tensor(&mut rng, &[2, 6], 1.0);
     let too_long = [5, 6];
     let zero = [0, 3];
     let cases: Vec<(&Model, ForwardInput<'_>)> = vec![
@@ -126,6 +127,7 @@ fn invalid_calls_get_the_cpu_paths_errors() {
         (&model, ForwardInput::new(&x).with_lengths(&zero)),
         (&model, ForwardInput::new(&x).with_lengths(&[5])),
         (&cell, ForwardInput::new(&cell_x).with_lengths(&[1, 1])),
+        (&cell, ForwardInput::new(&cell_x).with_h0(&cell_h0)),
         (&cell, ForwardInput::new(&x)),
     ];
     for backend in gpu::backends() {

@@ -133,11 +133,11 @@ fn draw(rng: &mut StdRng) -> Case {
         (false, true) => vec![config.num_groups(), width],
         (false, false) => vec![config.num_groups(), n, width],
     };
-    let h0 = rng
-        .random_bool(0.5)
-        .then(|| tensor(rng, state(config.output_hidden()), 1.0));
-    let c0 = (kind.family() == wgpu_rnn::Family::Lstm && rng.random_bool(0.5))
-        .then(|| tensor(rng, state(h), 1.0));
+    // An LSTM takes (h0, c0) together or neither, as PyTorch does.
+    let with_state = rng.random_bool(0.5);
+    let h0 = with_state.then(|| tensor(rng, state(config.output_hidden()), 1.0));
+    let c0 =
+        (with_state && kind.family() == wgpu_rnn::Family::Lstm).then(|| tensor(rng, state(h), 1.0));
     let lengths = (!kind.is_cell() && !unbatched && rng.random_bool(0.5))
         .then(|| (0..n).map(|_| rng.random_range(1..=t)).collect());
     Case {

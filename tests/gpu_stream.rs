@@ -413,9 +413,12 @@ fn encode_forward_reads_and_writes_application_buffers_in_its_encoder() {
                 vec![config.num_groups(), n, config.output_hidden()]
             };
             let h0 = tensor(&mut rng, &h_shape, 1.0);
-            let want = gpu_model
-                .forward(&ForwardInput::new(&x).with_h0(&h0))
-                .unwrap();
+            // An LSTM takes (h0, c0) together, as PyTorch does.
+            let c_shape = [config.num_groups(), n, config.hidden_size];
+            let c0 = (config.family() == Family::Lstm).then(|| tensor(&mut rng, &c_shape, 1.0));
+            let mut args = ForwardInput::new(&x).with_h0(&h0);
+            args.c0 = c0.as_ref();
+            let want = gpu_model.forward(&args).unwrap();
 
             // The application's own buffers (`app_buffer` adds COPY_DST, which results need).
             let src = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
@@ -423,6 +426,11 @@ fn encode_forward_reads_and_writes_application_buffers_in_its_encoder() {
             let x_gpu = GpuTensor::from_buffer(app_buffer(ctx, x.data(), src), x_shape).unwrap();
             let h0_gpu =
                 GpuTensor::from_buffer(app_buffer(ctx, h0.data(), src), h_shape.clone()).unwrap();
+            let c0_gpu = c0.as_ref().map(|c0| {
+                GpuTensor::from_buffer(app_buffer(ctx, c0.data(), src), c_shape).unwrap()
+            });
+            let mut gpu_args = GpuForwardInput::new(&x_gpu).with_h0(&h0_gpu);
+            gpu_args.c0 = c0_gpu.as_ref();
             let out_buf = app_buffer(ctx, &vec![0.0; want.output.data().len()], dst);
             let h_n_buf = app_buffer(ctx, &vec![0.0; want.h_n.data().len()], dst);
             let out = GpuForwardOutput {
@@ -433,11 +441,7 @@ fn encode_forward_reads_and_writes_application_buffers_in_its_encoder() {
             let submissions = ctx.submission_count();
             let mut encoder = new_encoder(ctx);
             gpu_model
-                .encode_forward(
-                    &mut encoder,
-                    &GpuForwardInput::new(&x_gpu).with_h0(&h0_gpu),
-                    &out,
-                )
+                .encode_forward(&mut encoder, &gpu_args, &out)
                 .unwrap();
             assert_eq!(ctx.submission_count(), submissions, "no submit of its own");
             ctx.queue().submit([encoder.finish()]);
@@ -452,11 +456,7 @@ fn encode_forward_reads_and_writes_application_buffers_in_its_encoder() {
             let (buffers, groups) = (ctx.buffer_count(), ctx.bind_group_count());
             let mut encoder = new_encoder(ctx);
             gpu_model
-                .encode_forward(
-                    &mut encoder,
-                    &GpuForwardInput::new(&x_gpu).with_h0(&h0_gpu),
-                    &out,
-                )
+                .encode_forward(&mut encoder, &gpu_args, &out)
                 .unwrap();
             ctx.queue().submit([encoder.finish()]);
             assert_eq!(
@@ -480,6 +480,17 @@ fn encode_forward_reads_and_writes_application_buffers_in_its_encoder() {
                 .encode_forward(&mut new_encoder(ctx), &GpuForwardInput::new(&bad), &out)
                 .unwrap_err();
             assert!(matches!(err, Error::BadBuffer { .. }), "{err}");
+            // Half an LSTM state is refused, as on the host.
+            if c0.is_some() {
+                let err = gpu_model
+                    .encode_forward(
+                        &mut new_encoder(ctx),
+                        &GpuForwardInput::new(&x_gpu).with_h0(&h0_gpu),
+                        &out,
+                    )
+                    .unwrap_err();
+                assert!(matches!(err, Error::IncompleteState { .. }), "{err}");
+            }
         }
     }
 }

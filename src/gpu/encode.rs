@@ -16,7 +16,7 @@ use crate::gpu::workspace::Workspace;
 /// - `h0`: (D·L, N, H_out), or (D·L, H_out) for unbatched input; cells: (N, H) or (H); zeros when
 ///   absent;
 /// - `c0` (LSTM and LSTMCell only): (D·L, N, H), or (D·L, H); cells: (N, H) or (H); zeros when
-///   absent.
+///   absent; `h0` and `c0` come together or neither ([`Error::IncompleteState`]).
 ///
 /// Every row runs all T steps (`lengths` are a host-[`forward`](GpuModel::forward) feature).
 #[derive(Clone, Copy, Debug)]
@@ -106,6 +106,7 @@ impl GpuModel {
         let src = wgpu::BufferUsages::COPY_SRC;
         let dst = wgpu::BufferUsages::COPY_DST;
         args.input.require("input", src, None)?;
+        shape.check_state_pair(config, args.h0.is_some(), args.c0.is_some())?;
         if let Some(h0) = args.h0 {
             h0.require("h0", src, Some(&shape.h))?;
         }

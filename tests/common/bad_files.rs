@@ -135,6 +135,16 @@ pub fn cases(dir: &Path) -> Vec<BadCase> {
         |e| matches!(e, E::BadDtype { name, .. } if name == "input"),
     );
     add_input(
+        "h0_without_c0",
+        inputs_with("c0", None),
+        |e| matches!(e, E::IncompleteState { given, missing, .. } if given == "h0" && missing == "c0"),
+    );
+    add_input(
+        "c0_without_h0",
+        inputs_with("h0", None),
+        |e| matches!(e, E::IncompleteState { given, missing, .. } if given == "c0" && missing == "h0"),
+    );
+    add_input(
         "h0_wrong_batch",
         inputs_with("h0", Some(f32s("h0", &[2, 3, 4], 2))),
         |e| matches!(e, E::ShapeMismatch { name, .. } if name == "h0"),
