@@ -40,6 +40,17 @@ pub enum Error {
         reason: String,
     },
 
+    /// A file given as a model or input file is a PyTorch checkpoint (`torch.save`), not
+    /// safetensors.
+    #[error(
+        "{}: this looks like a PyTorch checkpoint (torch.save), not a safetensors file; export it with `python scripts/export_model.py {} OUT.safetensors` (add `--prefix rnn.` when the recurrent module is the submodule rnn)",
+        path.display(), path.display()
+    )]
+    PyTorchFile {
+        /// The file concerned.
+        path: PathBuf,
+    },
+
     /// A tensor the file or call must provide is absent.
     #[error("missing tensor '{name}'{context}")]
     MissingTensor {

@@ -45,7 +45,15 @@ impl TensorFile {
         if bytes.is_empty() {
             return Err(bad("the file is empty".into()));
         }
-        let file = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
+        let file = SafeTensors::deserialize(bytes).map_err(|e| {
+            if looks_like_pytorch(bytes) {
+                Error::PyTorchFile {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                bad(e.to_string())
+            }
+        })?;
         let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
         let metadata = header.metadata().clone().unwrap_or_default();
         let tensors = file
@@ -155,6 +163,17 @@ impl RawTensor {
         };
         Tensor::new(self.shape.clone(), data)
     }
+}
+
+/// Whether `bytes` start like a `torch.save` file: a zip archive holding `data.pkl` (PyTorch
+/// 1.6 and later), or a pickle (protocol 2 to 5, the legacy format).
+fn looks_like_pytorch(bytes: &[u8]) -> bool {
+    let zip = bytes.starts_with(b"PK\x03\x04")
+        && bytes[..bytes.len().min(4096)]
+            .windows(8)
+            .any(|w| w == b"data.pkl");
+    let pickle = bytes.len() > 2 && bytes[0] == 0x80 && (2..=5).contains(&bytes[1]);
+    zip || pickle
 }
 
 /// Writes `tensors` as f32 with `metadata` to `path` atomically: the bytes go to a temporary file

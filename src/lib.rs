@@ -33,6 +33,7 @@ pub mod io_file;
 pub mod loss;
 pub mod model;
 pub mod model_file;
+pub mod model_load;
 pub mod optim;
 pub mod reference;
 pub mod reference_backward;
@@ -48,5 +49,6 @@ pub use gpu::{
 };
 pub use io_file::{GradFile, InputFile};
 pub use model::{LayerParams, Model};
+pub use model_load::{Assumed, LoadOptions, LoadReport};
 pub use optim::{Adam, Optimizer, ReferenceOptimizer, Sgd};
 pub use tensor::Tensor;

@@ -4,8 +4,10 @@
 //!
 //! A file without metadata, as `safetensors.torch.save_file(model.state_dict(), path)` writes it,
 //! still loads: the tensor names and shapes determine the kind, sizes, layers, directions, bias and
-//! projection; `nonlinearity` defaults to tanh and `batch_first` to false. Metadata that
-//! contradicts the tensors is refused.
+//! projection; `nonlinearity` defaults to tanh and `batch_first` to false, and
+//! [`Model::load_with`] reports each default it assumed ([`LoadReport`]). Metadata that
+//! contradicts the tensors is refused. A whole model's checkpoint loads with a key prefix
+//! ([`LoadOptions::prefix`], e.g. `rnn.`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -14,17 +16,52 @@ use crate::config::{ModuleKind, Nonlinearity, RnnConfig};
 use crate::error::{Error, Result};
 use crate::file::{TensorFile, write_atomic};
 use crate::model::Model;
+use crate::model_load::{LoadOptions, LoadReport, hint_prefixed_twins, take_prefixed};
 use crate::tensor::Tensor;
 
 impl Model {
-    /// Loads a model file (see the module docs). Tensors may be F32, F64, F16 or BF16.
+    /// Loads a model file (see the module docs). Tensors may be F32, F64, F16 or BF16. Settings
+    /// the file does not state are PyTorch's defaults, silently: [`Model::load_with`] reports
+    /// them.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        Self::from_file(TensorFile::read(path.as_ref())?)
+        Self::load_with(path, &LoadOptions::default()).map(|(model, _)| model)
+    }
+
+    /// Loads a model file as `options` say (a key prefix), and reports what the file did not
+    /// state: [`LoadReport::notice`] is one line naming each assumed default, for the caller to
+    /// show.
+    ///
+    /// ```
+    /// use wgpu_rnn::{LoadOptions, Model};
+    ///
+    /// // A bare `save_file(rnn.state_dict())`: the tensors give the sizes, not the nonlinearity.
+    /// let (model, report) = Model::load_with(
+    ///     "tests/fixtures/rnn_nometa.model.safetensors",
+    ///     &LoadOptions::default(),
+    /// )?;
+    /// assert_eq!(model.to_string(), "RNN(4, 6, num_layers=2, bidirectional=True)");
+    /// assert_eq!(
+    ///     report.notice().as_deref(),
+    ///     Some("nonlinearity=tanh, batch_first=false assumed: the file has no metadata")
+    /// );
+    /// # Ok::<(), wgpu_rnn::Error>(())
+    /// ```
+    pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<(Self, LoadReport)> {
+        Self::from_file(TensorFile::read(path.as_ref())?, options)
     }
 
     /// Loads a model from the bytes of a model file; `name` only labels errors.
     pub fn from_safetensors_bytes(bytes: &[u8], name: &str) -> Result<Self> {
-        Self::from_file(TensorFile::parse(Path::new(name), bytes)?)
+        Self::from_safetensors_bytes_with(bytes, name, &LoadOptions::default()).map(|(m, _)| m)
+    }
+
+    /// [`Model::from_safetensors_bytes`] with options and a report, as [`Model::load_with`].
+    pub fn from_safetensors_bytes_with(
+        bytes: &[u8],
+        name: &str,
+        options: &LoadOptions,
+    ) -> Result<(Self, LoadReport)> {
+        Self::from_file(TensorFile::parse(Path::new(name), bytes)?, options)
     }
 
     /// Saves the model as f32 tensors with full metadata, atomically.
@@ -50,20 +87,31 @@ impl Model {
         write_atomic(path.as_ref(), &tensors, Some(meta))
     }
 
-    fn from_file(mut file: TensorFile) -> Result<Self> {
-        let config = infer_config(&file)?;
+    fn from_file(mut file: TensorFile, options: &LoadOptions) -> Result<(Self, LoadReport)> {
+        let names: Vec<String> = file.tensors.keys().cloned().collect();
+        let prefix = options.dotted_prefix();
+        let ignored = if prefix.is_empty() {
+            Vec::new()
+        } else {
+            take_prefixed(&mut file.tensors, &prefix)
+        };
+        let hint = |e| hint_prefixed_twins(e, &names, &prefix);
+        let config = infer_config(&file).map_err(hint)?;
+        let mut report = LoadReport::new(&config, &file.metadata);
+        report.ignored = ignored;
         let mut tensors = HashMap::new();
         for name in file.tensors.keys().cloned().collect::<Vec<_>>() {
             let tensor = file.take_f32(&name)?.expect("name listed by the file");
             tensors.insert(name, tensor);
         }
-        Model::from_state_dict(config, tensors).map_err(|e| match e {
-            Error::MissingTensor { name, context } => Error::MissingTensor {
+        let model = Model::from_state_dict(config, tensors).map_err(|e| match e {
+            Error::MissingTensor { name, context } => hint(Error::MissingTensor {
                 name,
                 context: format!("{context}{}", file.context()),
-            },
+            }),
             other => other,
-        })
+        })?;
+        Ok((model, report))
     }
 }
 

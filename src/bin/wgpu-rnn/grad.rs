@@ -3,23 +3,24 @@
 
 use std::path::Path;
 
-use wgpu_rnn::{Error, ForwardOutput, GradFile, InputFile, Model};
+use wgpu_rnn::{Error, ForwardOutput, GradFile, InputFile};
 
 use crate::device::DeviceChoice;
+use crate::model_arg::ModelArg;
 
 /// Runs `model` on `input` forward and back from the gradients in `grad` and writes `output`,
 /// `h_n`, `c_n`, `grad_input`, `grad_h0`, `grad_c0` and `grad_<parameter>` to `output`; prints
 /// one line on stderr saying where it ran and how many tensors it wrote.
 pub fn run(
-    model: &Path,
+    model: &ModelArg,
     input: &Path,
     grad: &Path,
     output: &Path,
     device: DeviceChoice,
 ) -> Result<(), Error> {
-    crate::refuse_overwriting_inputs(output, &[model, input, grad])?;
+    crate::refuse_overwriting_inputs(output, &[model.path(), input, grad])?;
     ForwardOutput::check_save_path(output)?;
-    let model = Model::load(model)?;
+    let model = model.load()?;
     let args = InputFile::load(input)?;
     let grads = GradFile::load(grad)?;
     let reference = || model.backward_reference(&args.as_forward(), &grads.as_output_grads());

@@ -5,14 +5,16 @@ mod bench;
 mod device;
 mod grad;
 mod info;
+mod model_arg;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use wgpu_rnn::{Error, ForwardOutput, InputFile, Model};
+use wgpu_rnn::{Error, ForwardOutput, InputFile};
 
 use device::{Backend, DeviceChoice};
+use model_arg::ModelArg;
 
 #[derive(Parser)]
 #[command(
@@ -29,9 +31,8 @@ struct Cli {
 enum Command {
     /// Runs a model on an input file and writes output, h_n (and c_n) to an output file.
     Run {
-        /// Model file: safetensors of the module's state_dict (metadata optional).
-        #[arg(long)]
-        model: PathBuf,
+        #[command(flatten)]
+        model: ModelArg,
         /// Input file: safetensors with `input` and optionally `h0`, `c0`, `lengths`.
         #[arg(long)]
         input: PathBuf,
@@ -45,9 +46,8 @@ enum Command {
     /// Runs a model forward and back: writes the outputs and the gradients of the input, the
     /// initial state and every parameter for the output gradients in a gradient file.
     Grad {
-        /// Model file.
-        #[arg(long)]
-        model: PathBuf,
+        #[command(flatten)]
+        model: ModelArg,
         /// Input file: safetensors with `input` and optionally `h0`, `c0`, `lengths`.
         #[arg(long)]
         input: PathBuf,
@@ -64,9 +64,8 @@ enum Command {
     },
     /// Runs a model on both the CPU reference and the GPU and prints how far apart they are.
     Check {
-        /// Model file.
-        #[arg(long)]
-        model: PathBuf,
+        #[command(flatten)]
+        model: ModelArg,
         /// Input file.
         #[arg(long)]
         input: PathBuf,
@@ -99,9 +98,9 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             output,
             device,
         } => {
-            refuse_overwriting_inputs(&output, &[&model, &input])?;
+            refuse_overwriting_inputs(&output, &[model.path(), &input])?;
             ForwardOutput::check_save_path(&output)?;
-            let model = Model::load(&model)?;
+            let model = model.load()?;
             let args = InputFile::load(&input)?;
             let backend = Backend::choose(device, &model)?;
             let result = backend.forward(&args)?;
@@ -158,8 +157,8 @@ fn parse_tolerance(value: &str) -> Result<f64, String> {
 }
 
 /// Runs both devices and prints, per tensor, the largest absolute and relative difference.
-fn check(model: &Path, input: &Path, tolerance: f64) -> Result<ExitCode, Error> {
-    let model = Model::load(model)?;
+fn check(model: &ModelArg, input: &Path, tolerance: f64) -> Result<ExitCode, Error> {
+    let model = model.load()?;
     let args = InputFile::load(input)?;
     let gpu = Backend::choose(DeviceChoice::Gpu, &model)?;
     let want = model.forward_reference(&args.as_forward())?;
