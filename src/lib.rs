@@ -29,6 +29,7 @@ pub mod error;
 mod file;
 pub mod forward;
 pub mod gpu;
+pub mod inspect;
 pub mod io_file;
 pub mod loss;
 pub mod model;

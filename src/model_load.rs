@@ -28,7 +28,7 @@ impl LoadOptions {
     }
 
     /// The prefix as matched against tensor names: with its trailing dot, or empty.
-    pub(crate) fn dotted_prefix(&self) -> String {
+    pub fn dotted_prefix(&self) -> String {
         match self.prefix.as_str() {
             "" => String::new(),
             p if p.ends_with('.') => p.to_string(),

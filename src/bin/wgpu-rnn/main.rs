@@ -6,6 +6,7 @@ mod device;
 mod grad;
 mod info;
 mod model_arg;
+mod show;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -73,6 +74,15 @@ enum Command {
         #[arg(long, default_value_t = 1e-5, allow_negative_numbers = true, value_parser = parse_tolerance)]
         tolerance: f64,
     },
+    /// Prints what a file holds: a model file's module, metadata (or the defaults assumed) and
+    /// tensors; an input, output or gradient file's tensors; each with dtype, shape and statistics.
+    Show {
+        /// The file.
+        file: PathBuf,
+        /// Read a model file's tensors under this key prefix, e.g. `rnn.`.
+        #[arg(long, default_value = "")]
+        prefix: String,
+    },
     /// Lists the GPU adapters wgpu sees.
     Info,
     /// Times whole forwards (host input to host output) of a freshly initialised model.
@@ -129,6 +139,7 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             input,
             tolerance,
         } => check(&model, &input, tolerance),
+        Command::Show { file, prefix } => show::run(&file, &prefix).map(|()| ExitCode::SUCCESS),
         Command::Info => info::print_adapters().map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
     }
