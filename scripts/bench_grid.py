@@ -4,9 +4,12 @@
     python3 scripts/bench_grid.py                      # full grid, GPU path on $WGPU_BACKEND
     python3 scripts/bench_grid.py --quick              # LSTM 256 key points only
     python3 scripts/bench_grid.py --dry-run            # print the commands, run nothing
+    python3 scripts/bench_grid.py --ours-device cpu    # the fast CPU path beside PyTorch on the CPU
 
-Each row runs our binary (`--device gpu`, or `cpu` for the reference column) and
-`scripts/bench_pytorch.py` with the same flags, one after the other, and prints a markdown table:
+Each row runs our binary (`--device gpu`, or `cpu` with `--ours-device cpu`; `reference` for the f64
+reference column) and `scripts/bench_pytorch.py` with the same flags, one after the other
+(`--rounds R` alternates them R times and keeps the median of each side's medians, so a load
+from other processes hits both alike), and prints a markdown table:
 times are medians of whole forwards (host input to host output) after warm-up; the ratio is
 PyTorch time / ours (higher is better for us). Iterations shrink for slow points so the full grid
 stays in minutes. The f64 CPU reference runs where one forward takes under ~1 s (it exists to
@@ -70,6 +73,17 @@ def run_json(cmd, env=None, dry=False):
     return None
 
 
+def median_record(runs):
+    """The run whose median_ms is the median of the runs' (the lower middle for an even count),
+    with every run's median kept in `round_medians_ms`; None if any run failed."""
+    if not runs or any(r is None for r in runs):
+        return None
+    ordered = sorted(runs, key=lambda r: r["median_ms"])
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["round_medians_ms"] = [r["median_ms"] for r in runs]
+    return chosen
+
+
 def point_args(module, h, layers, n, t, bidir, proj=0):
     args = ["--module", module, "--input-size", str(h), "--hidden-size", str(h),
             "--layers", str(layers), "--batch", str(n), "--seq-len", str(t)]
@@ -78,6 +92,29 @@ def point_args(module, h, layers, n, t, bidir, proj=0):
     if proj:
         args += ["--proj-size", str(proj)]
     return args
+
+
+def print_cpu_table(rows, rounds):
+    """The fast CPU path's table: times, ratio, both sides' GFLOP/s and ours as a share of the
+    host's GEMM peak (measured by each of our runs; the median is printed)."""
+    peaks = sorted(r["gemm_peak_gflops"] for _, r, _, _ in rows if r and r.get("gemm_peak_gflops"))
+    peak = peaks[len(peaks) // 2] if peaks else None
+    print(f"Host f32 GEMM peak (gemm crate, 1024x1024x1024, all threads): "
+          f"{peak if peak else '?'} GFLOP/s, median over rows (range {peaks[0] if peaks else '?'}"
+          f"-{peaks[-1] if peaks else '?'}). {rounds} alternating rounds per row.")
+    print()
+    print("| module | hidden | layers | batch | ours ms | PyTorch ms | PyTorch/ours | ours GFLOP/s | PyTorch GFLOP/s | ours % of GEMM peak | CPU ref ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for (module, h, layers, n, t, bidir, proj), ours, torch, cpu in rows:
+        name = module.upper() + (" bidir" if bidir else "") + (f" proj {proj}" if proj else "")
+        om = ours["median_ms"] if ours else None
+        tm = torch["median_ms"] if torch else None
+        cells = [name, h, layers, n, om if om is not None else "failed",
+                 tm if tm is not None else "failed", f"{tm / om:.2f}" if om and tm else "–",
+                 f"{ours['gflops']:.1f}" if ours else "–", f"{torch['gflops']:.1f}" if torch else "–",
+                 f"{100 * ours['gflops'] / peak:.0f}%" if ours and peak else "–",
+                 cpu["median_ms"] if cpu else "–"]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
 
 
 def main():
@@ -98,13 +135,18 @@ def main():
                     help="add the real-GPU target rows (LSTM 512, 4 layers, batch 1 and 64)")
     ap.add_argument("--cpu-ref-max-gflop", type=float, default=2.5,
                     help="run the f64 CPU reference where a forward is at most this many GFLOP")
-    ap.add_argument("--gflops-guess", type=float, default=8.0,
-                    help="our expected GFLOP/s, to size iterations")
+    ap.add_argument("--gflops-guess", type=float, default=None,
+                    help="our expected GFLOP/s, to size iterations (default 8 on the GPU, 60 on the CPU)")
     ap.add_argument("--no-overhead", action="store_true", help="skip the per-step overhead rows")
     ap.add_argument("--plan", default="auto", choices=["auto", "step", "sequence"],
                     help="our plan (sets WGPU_RNN_PLAN for our runs)")
     ap.add_argument("--extra-only", action="store_true",
                     help="only the rows beyond the module grid: bidirectional and proj_size")
+    ap.add_argument("--ours-device", default="gpu", choices=["gpu", "cpu"],
+                    help="our device: the GPU path, or the fast CPU path (with the host's GEMM peak)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="alternate ours and PyTorch this many times per row, median of medians "
+                         "(default 1 on the GPU, 3 on the CPU)")
     ap.add_argument("--json-out", help="also write every measurement here (one JSON per line)")
     ap.add_argument("--dry-run", action="store_true", help="print the commands only")
     a = ap.parse_args()
@@ -130,6 +172,9 @@ def main():
     if a.gpu_rows:
         points += [("lstm", 512, 4, 64, a.seq_len, False, 0), ("lstm", 512, 4, 1, a.seq_len, False, 0)]
 
+    rounds = a.rounds or (3 if a.ours_device == "cpu" else 1)
+    if a.gflops_guess is None:
+        a.gflops_guess = 60.0 if a.ours_device == "cpu" else 8.0
     records = []
     started = time.time()
     rows = []
@@ -139,13 +184,16 @@ def main():
         warmup, iters = iters_for(f / (a.gflops_guess * 1e9 * min(1.0, n / 16)))
         common = point_args(module, h, layers, n, t, bidir, proj)
         timing = ["--iters", str(iters), "--warmup", str(warmup), "--json"]
-        ours = run_json([a.binary, "bench", *common, "--device", "gpu", *timing],
-                        env={"WGPU_RNN_PLAN": a.plan}, dry=a.dry_run)
-        torch = run_json([a.python, torch_script, *common, "--device", a.torch_device, *timing],
-                         dry=a.dry_run)
+        ours_runs, torch_runs = [], []
+        for _ in range(rounds):
+            ours_runs.append(run_json([a.binary, "bench", *common, "--device", a.ours_device, *timing],
+                                      env={"WGPU_RNN_PLAN": a.plan}, dry=a.dry_run))
+            torch_runs.append(run_json([a.python, torch_script, *common, "--device", a.torch_device,
+                                        *timing], dry=a.dry_run))
+        ours, torch = median_record(ours_runs), median_record(torch_runs)
         cpu = None
         if f <= a.cpu_ref_max_gflop * 1e9:
-            cpu = run_json([a.binary, "bench", *common, "--device", "cpu", "--iters", "1",
+            cpu = run_json([a.binary, "bench", *common, "--device", "reference", "--iters", "1",
                             "--warmup", "0", "--json"], dry=a.dry_run)
         if a.dry_run:
             continue
@@ -156,7 +204,7 @@ def main():
                          f"torch {torch and torch['median_ms']} ms\n")
 
     overhead = []
-    if not a.no_overhead:
+    if not a.no_overhead and a.ours_device == "gpu":
         common = point_args("lstm", 8, 1, 1, 1000, False)
         timing = ["--iters", "5", "--warmup", "1", "--json"]
         for plan in ("auto", "step"):
@@ -177,8 +225,12 @@ def main():
           + (f" ({torch_info.get('gpu')})" if torch_info.get("gpu") else
              f", {torch_info.get('threads', '?')} threads") + f". T={a.seq_len}, input = hidden.")
     print()
-    print("| module | hidden | layers | batch | ours ms | PyTorch ms | PyTorch/ours | ours GFLOP/s | ours plan | ours GPU time ms | ours GPU MiB | CPU ref ms |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    if a.ours_device == "cpu":
+        print_cpu_table(rows, rounds)
+        rows = []
+    else:
+        print("| module | hidden | layers | batch | ours ms | PyTorch ms | PyTorch/ours | ours GFLOP/s | ours plan | ours GPU time ms | ours GPU MiB | CPU ref ms |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (module, h, layers, n, t, bidir, proj), ours, torch, cpu in rows:
         name = module.upper() + (" bidir" if bidir else "") + (f" proj {proj}" if proj else "")
         om = ours["median_ms"] if ours else None

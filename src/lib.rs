@@ -7,6 +7,7 @@
 //! - [`reference`]: the f64 reference forward, the yardstick for every other path;
 //!   [`reference_backward`] its backward ([`Model::backward_reference`]), gradients as
 //!   [`Gradients`].
+//! - [`cpu`]: the fast f32 CPU path ([`CpuModel`]), for machines without a GPU.
 //! - [`gpu`]: the same forward as WGSL kernels through wgpu ([`GpuContext`], [`GpuModel`]).
 //!
 //! ```
@@ -25,6 +26,7 @@
 pub mod backward;
 pub mod bench;
 pub mod config;
+pub mod cpu;
 pub mod error;
 mod file;
 pub mod forward;
@@ -42,6 +44,7 @@ pub mod tensor;
 
 pub use backward::{Gradients, OutputGrads};
 pub use config::{Family, ModuleKind, Nonlinearity, RnnConfig};
+pub use cpu::CpuModel;
 pub use error::{Error, Result};
 pub use forward::{ForwardInput, ForwardOutput};
 pub use gpu::{

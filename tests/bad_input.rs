@@ -2,18 +2,31 @@
 
 mod common;
 
-use wgpu_rnn::{InputFile, Model};
+use wgpu_rnn::{CpuModel, InputFile, Model};
 
+/// Every bad case fails with the same error on the reference and on the fast CPU path.
 #[test]
 fn every_bad_case_is_a_typed_error() {
     let dir = tempdir("lib");
     let cases = common::bad_files::cases(&dir);
     assert!(cases.len() >= 25);
     for case in &cases {
-        let result = Model::load(&case.model).and_then(|m| {
-            let input = InputFile::load(&case.input)?;
-            m.forward_reference(&input.as_forward())
-        });
+        let run = |fast: bool| {
+            Model::load(&case.model).and_then(|m| {
+                let input = InputFile::load(&case.input)?;
+                match fast {
+                    true => CpuModel::new(&m).forward(&input.as_forward()),
+                    false => m.forward_reference(&input.as_forward()),
+                }
+            })
+        };
+        let result = run(false);
+        assert_eq!(
+            run(true).err().map(|e| e.to_string()),
+            result.as_ref().err().map(|e| e.to_string()),
+            "{}: the fast CPU path differs",
+            case.name
+        );
         match result {
             Ok(_) => panic!("{}: accepted", case.name),
             Err(e) => {
@@ -127,7 +140,17 @@ fn a_forward_larger_than_host_memory_is_refused_up_front() {
         }
         other => panic!("expected TooLarge, got {other:?}"),
     }
+    // The fast CPU path refuses it too, naming itself.
+    match CpuModel::new(&model).forward(&ForwardInput::new(&x)) {
+        Err(e @ Error::TooLarge { .. }) => assert!(e.to_string().contains("fast CPU"), "{e}"),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
     // The same model on a short input runs.
     let short = Tensor::zeros([2, 1, 1]);
     assert!(model.forward_reference(&ForwardInput::new(&short)).is_ok());
+    assert!(
+        CpuModel::new(&model)
+            .forward(&ForwardInput::new(&short))
+            .is_ok()
+    );
 }

@@ -71,12 +71,63 @@ fn assert_cli_reproduces(
     assert_file_matches(&label, &out_path, &case.expected, tolerance);
 }
 
+/// `--device reference` (f64) within 1e-6 and `--device cpu` (fast f32) within 1e-5 of PyTorch.
 #[test]
-fn run_on_cpu_reproduces_every_fixture() {
+fn run_on_the_reference_and_the_fast_cpu_reproduces_every_fixture() {
     let dir = tempdir("fixtures");
     for case in fixtures::all() {
-        assert_cli_reproduces(&case, None, "cpu", &dir, 1e-6);
+        assert_cli_reproduces(&case, None, "reference", &dir, 1e-6);
+        assert_cli_reproduces(&case, None, "cpu", &dir, 1e-5);
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `check --device cpu` compares the fast CPU path with the reference and fails past the
+/// tolerance; `auto` without an adapter (`WGPU_BACKEND=dx12` here has none) runs on the fast CPU
+/// path with a notice naming it.
+#[test]
+fn check_on_the_fast_cpu_and_auto_fallback() {
+    let case = fixtures::all()
+        .into_iter()
+        .find(|c| c.name == "lstm_mid")
+        .unwrap();
+    let check = |tolerance: &str| {
+        wgpu_rnn(&[
+            "check".as_ref(),
+            "--model".as_ref(),
+            case.model.as_os_str(),
+            "--input".as_ref(),
+            case.input.as_os_str(),
+            "--device".as_ref(),
+            "cpu".as_ref(),
+            "--tolerance".as_ref(),
+            tolerance.as_ref(),
+        ])
+    };
+    let out = check("1e-5");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("fast f32"), "{stdout}");
+    assert!(stdout.contains("agree within 1e-5"), "{stdout}");
+    let strict = check("1e-12");
+    assert_eq!(strict.status.code(), Some(1));
+
+    let dir = tempdir("auto");
+    let out_path = dir.join("auto.safetensors");
+    let out = run_on(Some("dx12"), &case.model, &case.input, &out_path, "auto");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("wgpu-rnn: notice: ") && l.contains("fast f32")),
+        "{stderr}"
+    );
+    assert_file_matches("auto on no adapter", &out_path, &case.expected, 1e-5);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

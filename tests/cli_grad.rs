@@ -49,7 +49,7 @@ fn grad_on_the_reference_reproduces_every_gradient_fixture() {
     let cases = fixtures::grad_cases();
     assert!(cases.len() >= 80);
     for case in &cases {
-        assert_grad_cli_reproduces(case, "cpu", &dir, 1e-6);
+        assert_grad_cli_reproduces(case, "reference", &dir, 1e-6);
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -148,27 +148,27 @@ fn every_bad_gradient_file_exits_non_zero_with_one_line_and_writes_nothing() {
     );
     for (name, grads, phrase) in &cases {
         let out_path = dir.join(format!("{name}.out.safetensors"));
-        let out = grad(&model, &input, grads, &out_path, "cpu");
+        let out = grad(&model, &input, grads, &out_path, "reference");
         assert_one_line_error(&out, name, phrase);
         assert!(!out_path.exists(), "{name}: wrote an output file");
     }
     let out_path = dir.join("gru.out.safetensors");
-    let out = grad(&gru.model, &gru.input, &gru_grads, &out_path, "cpu");
+    let out = grad(&gru.model, &gru.input, &gru_grads, &out_path, "reference");
     assert_one_line_error(&out, "gru", "grad_c_n only for LSTM and LSTMCell");
     assert!(!out_path.exists());
     // A failed grad leaves an existing output untouched, and grad never overwrites its inputs.
     let keep = dir.join("previous.safetensors");
     std::fs::write(&keep, b"previous results").unwrap();
-    let out = grad(&model, &input, &cases[2].1, &keep, "cpu");
+    let out = grad(&model, &input, &cases[2].1, &keep, "reference");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(std::fs::read(&keep).unwrap(), b"previous results");
     let good = dir.join("good.grad.safetensors");
     let no_dir = dir.join("no such dir").join("out.safetensors");
-    let out = grad(&model, &input, &cases[0].1, &no_dir, "cpu");
+    let out = grad(&model, &input, &cases[0].1, &no_dir, "reference");
     assert_one_line_error(&out, "no dir", "no such dir");
     write(&good, &[f32s("grad_output", &[5, 2, 4], 7)], None);
     let before = std::fs::read(&good).unwrap();
-    let out = grad(&model, &input, &good, &good, "cpu");
+    let out = grad(&model, &input, &good, &good, "reference");
     assert_one_line_error(&out, "self", "refusing to write");
     assert_eq!(std::fs::read(&good).unwrap(), before);
     let leftovers: Vec<_> = std::fs::read_dir(&dir)

@@ -95,6 +95,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
     let (gpu, device) = match &backend {
         Backend::Gpu(gpu) => (Some(gpu), "gpu"),
         Backend::Cpu(_) => (None, "cpu"),
+        Backend::Reference(_) => (None, "reference"),
     };
     // The timed runs go without timestamp queries (their resolve and copy are not part of a
     // forward); the GPU time comes from as many runs again with them on.
@@ -116,6 +117,8 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
     let median = timings.median_ms();
     let gflops = forward_flops(&config, args.seq_len, args.batch) / (median * 1e6);
     let peak = host_peak_bytes();
+    // The host's GEMM rate beside a CPU forward's, measured after it so it does not warm it.
+    let gemm_peak = matches!(backend, Backend::Cpu(_)).then(wgpu_rnn::cpu::gemm_peak_gflops);
     let plan = gpu
         .map(|g| {
             g.plan(args.seq_len, args.batch)
@@ -131,7 +134,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
                 "\"bidirectional\":{},\"proj_size\":{},\"iters\":{},\"median_ms\":{:.4},",
                 "\"min_ms\":{:.4},\"gflops\":{:.4},\"host_peak_bytes\":{},\"plan\":{},",
                 "\"gpu_weight_bytes\":{},\"gpu_shape_bytes\":{},\"gpu_buffer_bytes\":{},",
-                "\"gpu_time_ms\":{}}}"
+                "\"gpu_time_ms\":{},\"threads\":{},\"gemm_peak_gflops\":{}}}"
             ),
             kind.name(),
             device,
@@ -154,6 +157,8 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
             shape_bytes,
             weight_bytes + shape_bytes,
             gpu_median.map_or("null".to_string(), |ms| format!("{ms:.4}")),
+            wgpu_rnn::cpu::threads(),
+            gemm_peak.map_or("null".to_string(), |g| format!("{g:.2}")),
         );
     } else {
         println!(
@@ -169,6 +174,13 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
             args.warmup
         );
         println!("{gflops:.3} GFLOP/s");
+        if let Some(g) = gemm_peak {
+            println!(
+                "host GEMM peak {g:.1} GFLOP/s (1024x1024x1024, {} threads): this forward at {:.0}%",
+                wgpu_rnn::cpu::threads(),
+                100.0 * gflops / g
+            );
+        }
         if let Some(p) = peak {
             println!("host peak memory {:.1} MiB", p as f64 / (1 << 20) as f64);
         }

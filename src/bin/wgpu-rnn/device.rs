@@ -1,35 +1,43 @@
-//! Choosing where a command computes: the CPU reference or a GPU model on wgpu's adapter.
+//! Choosing where a command computes: the fast CPU path, the f64 CPU reference, or a GPU model
+//! on wgpu's adapter.
 
 use std::sync::Arc;
 
 use clap::ValueEnum;
-use wgpu_rnn::{Error, ForwardOutput, GpuContext, GpuModel, InputFile, Model};
+use wgpu_rnn::{CpuModel, Error, ForwardOutput, GpuContext, GpuModel, InputFile, Model};
 
 /// The `--device` flag.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DeviceChoice {
-    /// The f64 CPU reference.
+    /// The fast f32 CPU path (all cores, SIMD).
     Cpu,
+    /// The f64 CPU reference: exact, slow; the yardstick the other devices are checked against.
+    Reference,
     /// The wgpu GPU path (the adapter `WGPU_BACKEND`, `WGPU_ADAPTER_NAME` and `WGPU_POWER_PREF`
     /// select).
     Gpu,
-    /// The GPU when an adapter exists, else the CPU with a notice on stderr.
+    /// The GPU when an adapter exists, else the fast CPU path with a notice on stderr.
     Auto,
 }
 
 /// A model ready to run on the chosen device.
 pub enum Backend<'m> {
-    /// The CPU reference.
-    Cpu(&'m Model),
+    /// The fast CPU path.
+    Cpu(Box<CpuModel>),
+    /// The f64 reference.
+    Reference(&'m Model),
     /// A GPU model.
     Gpu(Box<GpuModel>),
 }
 
 impl<'m> Backend<'m> {
-    /// Builds the backend `choice` names; `auto` falls back to the CPU when no adapter exists.
+    /// Builds the backend `choice` names; `auto` falls back to the fast CPU path when no adapter
+    /// exists.
     pub fn choose(choice: DeviceChoice, model: &'m Model) -> Result<Self, Error> {
-        if choice == DeviceChoice::Cpu {
-            return Ok(Backend::Cpu(model));
+        match choice {
+            DeviceChoice::Cpu => return Ok(Backend::Cpu(Box::new(CpuModel::new(model)))),
+            DeviceChoice::Reference => return Ok(Backend::Reference(model)),
+            DeviceChoice::Gpu | DeviceChoice::Auto => {}
         }
         match GpuContext::new() {
             Ok(context) => Ok(Backend::Gpu(Box::new(GpuModel::new(
@@ -37,8 +45,9 @@ impl<'m> Backend<'m> {
                 Arc::new(context),
             )?))),
             Err(e) if choice == DeviceChoice::Auto => {
-                eprintln!("wgpu-rnn: notice: {e}; running on the CPU");
-                Ok(Backend::Cpu(model))
+                let cpu = Backend::Cpu(Box::new(CpuModel::new(model)));
+                eprintln!("wgpu-rnn: notice: {e}; running on the {}", cpu.describe());
+                Ok(cpu)
             }
             Err(Error::DeviceUnavailable(reason)) => Err(Error::DeviceUnavailable(format!(
                 "{reason} (`wgpu-rnn info` lists the adapters wgpu sees)"
@@ -50,15 +59,21 @@ impl<'m> Backend<'m> {
     /// Runs one forward.
     pub fn forward(&self, args: &InputFile) -> Result<ForwardOutput, Error> {
         match self {
-            Backend::Cpu(model) => model.forward_reference(&args.as_forward()),
+            Backend::Cpu(model) => model.forward(&args.as_forward()),
+            Backend::Reference(model) => model.forward_reference(&args.as_forward()),
             Backend::Gpu(model) => model.forward(&args.as_forward()),
         }
     }
 
-    /// "cpu" or the adapter's name and backend.
+    /// What computes: "cpu (fast f32 CPU path, N threads)", "reference (f64 CPU reference)", or
+    /// the adapter's name and backend.
     pub fn describe(&self) -> String {
         match self {
-            Backend::Cpu(_) => "cpu (f64 reference)".into(),
+            Backend::Cpu(_) => format!(
+                "cpu (fast f32 CPU path, {} threads)",
+                wgpu_rnn::cpu::threads()
+            ),
+            Backend::Reference(_) => "reference (f64 CPU reference)".into(),
             Backend::Gpu(model) => {
                 let info = model.context().adapter_info();
                 format!("{} ({:?})", info.name, info.backend)

@@ -25,12 +25,16 @@ pub fn run(
     let grads = GradFile::load(grad)?;
     let reference = || model.backward_reference(&args.as_forward(), &grads.as_output_grads());
     let (out, gradients) = match device {
-        DeviceChoice::Cpu => reference()?,
-        DeviceChoice::Gpu => {
-            return Err(Error::DeviceUnavailable(
-                "the GPU backward is not available yet; use --device cpu (the f64 reference)"
-                    .into(),
-            ));
+        DeviceChoice::Reference => reference()?,
+        DeviceChoice::Cpu | DeviceChoice::Gpu => {
+            return Err(Error::DeviceUnavailable(format!(
+                "the {} backward is not available yet; use --device reference (the f64 CPU reference)",
+                if device == DeviceChoice::Cpu {
+                    "fast CPU"
+                } else {
+                    "GPU"
+                }
+            )));
         }
         DeviceChoice::Auto => {
             eprintln!(
@@ -41,7 +45,7 @@ pub fn run(
     };
     gradients.save(&out, output)?;
     eprintln!(
-        "wgpu-rnn: ran {model} forward and back on cpu (f64 reference); wrote {}: output {:?} and {} gradients",
+        "wgpu-rnn: ran {model} forward and back on the reference (f64 CPU); wrote {}: output {:?} and {} gradients",
         output.display(),
         out.output.shape(),
         2 + gradients.c0.is_some() as usize + gradients.named_parameters().len(),

@@ -40,7 +40,8 @@ enum Command {
         /// Output file to write: `output`, `h_n` and, for LSTM, `c_n` (f32).
         #[arg(long)]
         output: PathBuf,
-        /// Where to compute: the GPU when an adapter exists under `auto`, else the CPU.
+        /// Where to compute: `cpu` (fast f32), `reference` (f64), `gpu`, or `auto` (the GPU when an
+        /// adapter exists, else the fast CPU path).
         #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
         device: DeviceChoice,
     },
@@ -63,16 +64,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
         device: DeviceChoice,
     },
-    /// Runs a model on both the CPU reference and the GPU and prints how far apart they are.
+    /// Runs a model on the f64 reference and on a device and prints how far apart they are.
     Check {
         #[command(flatten)]
         model: ModelArg,
         /// Input file.
         #[arg(long)]
         input: PathBuf,
-        /// Largest accepted |gpu - cpu| / max(1, |cpu|): a non-negative number.
+        /// Largest accepted |device - reference| / max(1, |reference|): a non-negative number.
         #[arg(long, default_value_t = 1e-5, allow_negative_numbers = true, value_parser = parse_tolerance)]
         tolerance: f64,
+        /// The device checked against the reference.
+        #[arg(long, value_enum, default_value_t = DeviceChoice::Gpu)]
+        device: DeviceChoice,
     },
     /// Prints what a file holds: a model file's module, metadata (or the defaults assumed) and
     /// tensors; an input, output or gradient file's tensors; each with dtype, shape and statistics.
@@ -138,7 +142,8 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             model,
             input,
             tolerance,
-        } => check(&model, &input, tolerance),
+            device,
+        } => check(&model, &input, tolerance, device),
         Command::Show { file, prefix } => show::run(&file, &prefix).map(|()| ExitCode::SUCCESS),
         Command::Info => info::print_adapters().map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
@@ -167,14 +172,23 @@ fn parse_tolerance(value: &str) -> Result<f64, String> {
     Ok(t)
 }
 
-/// Runs both devices and prints, per tensor, the largest absolute and relative difference.
-fn check(model: &ModelArg, input: &Path, tolerance: f64) -> Result<ExitCode, Error> {
+/// Runs the reference and `device` and prints, per tensor, the largest absolute and relative
+/// difference.
+fn check(
+    model: &ModelArg,
+    input: &Path,
+    tolerance: f64,
+    device: DeviceChoice,
+) -> Result<ExitCode, Error> {
     let model = model.load()?;
     let args = InputFile::load(input)?;
-    let gpu = Backend::choose(DeviceChoice::Gpu, &model)?;
+    let backend = Backend::choose(device, &model)?;
     let want = model.forward_reference(&args.as_forward())?;
-    let got = gpu.forward(&args)?;
-    println!("{model} on {}", gpu.describe());
+    let got = backend.forward(&args)?;
+    println!(
+        "{model} on {} against the CPU reference (f64)",
+        backend.describe()
+    );
     let mut worst = 0f64;
     for (name, g, w) in tensors(&got)
         .into_iter()
@@ -192,7 +206,10 @@ fn check(model: &ModelArg, input: &Path, tolerance: f64) -> Result<ExitCode, Err
         println!("agree within {tolerance:e}");
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("wgpu-rnn: error: GPU and CPU differ by {worst:.3e} > tolerance {tolerance:e}");
+        eprintln!(
+            "wgpu-rnn: error: {} and the reference differ by {worst:.3e} > tolerance {tolerance:e}",
+            backend.describe()
+        );
         Ok(ExitCode::FAILURE)
     }
 }
