@@ -23,6 +23,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use wgpu_rnn::wgpu;
 use wgpu_rnn::{
     GpuContext, GpuForwardInput, GpuModel, GpuRead, GpuReadback, GpuStream, GpuTensor, Model,
 };
@@ -68,7 +69,17 @@ fn predict() {
 }
 "#;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let plot_path = std::env::args()
         .nth(1)
         .map(std::path::PathBuf::from)

@@ -2,7 +2,7 @@
 //!
 //! Run with `cargo run --release --example notebook`.
 
-use rand::SeedableRng;
+use wgpu_rnn::rand::{self, SeedableRng};
 use wgpu_rnn::{ForwardInput, Model, RnnConfig, Tensor};
 
 /// `torch.rand(shape)`: uniform in [0, 1).
@@ -31,7 +31,17 @@ fn print_tensor(name: &str, t: &Tensor) {
     }
 }
 
-fn main() -> Result<(), wgpu_rnn::Error> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), wgpu_rnn::Error> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(2021);
 
     // In [2]-[4]: rnn_cell = nn.RNNCell(input_size=5, hidden_size=7); its weights.

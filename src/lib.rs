@@ -10,18 +10,24 @@
 //! - [`cpu`]: the fast f32 CPU path ([`CpuModel`]), for machines without a GPU.
 //! - [`gpu`]: the same forward as WGSL kernels through wgpu ([`GpuContext`], [`GpuModel`]).
 //!
+//! The crate re-exports the [`wgpu`] and [`rand`] it is built with, so an application needs no
+//! version of its own that might not match (`cargo add rand` brings rand 0.10, whose generators
+//! [`Model::new`] does not take): `wgpu_rnn::wgpu::Device`, `wgpu_rnn::rand::rngs::StdRng`, or
+//! [`Model::new_seeded`].
+//!
 //! ```
 //! use wgpu_rnn::{ForwardInput, Model, RnnConfig, Tensor};
-//! use rand::SeedableRng;
 //!
-//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-//! let lstm = Model::new(RnnConfig::lstm(5, 7), &mut rng)?;
+//! let lstm = Model::new_seeded(RnnConfig::lstm(5, 7), 0)?;
 //! let x = Tensor::new([3, 2, 5], vec![0.5; 30])?; // (T, N, I)
 //! let out = lstm.forward_reference(&ForwardInput::new(&x))?;
 //! assert_eq!(out.output.shape(), &[3, 2, 7]); // (T, N, H)
 //! assert_eq!(out.h_n.shape(), &[1, 2, 7]); // (D·L, N, H)
 //! # Ok::<(), wgpu_rnn::Error>(())
 //! ```
+
+pub use rand;
+pub use wgpu;
 
 pub mod backward;
 pub mod bench;
@@ -56,3 +62,8 @@ pub use model::{LayerParams, Model};
 pub use model_load::{Assumed, LoadOptions, LoadReport};
 pub use optim::{Adam, Optimizer, ReferenceOptimizer, Sgd};
 pub use tensor::Tensor;
+
+/// The README's Rust snippets, compiled and run as doctests so that what the README shows works.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeSnippets;

@@ -84,6 +84,14 @@ impl Model {
         Self::from_state_dict(config, tensors)
     }
 
+    /// [`Model::new`] with a seeded generator: the same seed gives the same parameters (those of
+    /// `Model::new(config, &mut StdRng::seed_from_u64(seed))`, with [`rand`]'s 0.9 `StdRng`
+    /// re-exported as `wgpu_rnn::rand::rngs::StdRng`).
+    pub fn new_seeded(config: RnnConfig, seed: u64) -> Result<Self> {
+        use rand::SeedableRng;
+        Self::new(config, &mut rand::rngs::StdRng::seed_from_u64(seed))
+    }
+
     /// A model from a `state_dict`: every parameter the configuration implies must be present with
     /// PyTorch's shape, and nothing else.
     pub fn from_state_dict(
