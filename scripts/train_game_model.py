@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Trains the small model that examples/game_loop.rs runs: an nn.LSTM(1, 16) whose hidden state
+"""Trains the small model that examples/game_loop/main.rs runs: an nn.LSTM(1, 16) whose hidden state
 feeds a Linear(16, 1) head, predicting a sum of three sines HORIZON frames ahead from the samples
 seen so far (one sample per frame). Generates its own data; trains in well under a minute on
 two CPU cores.
@@ -8,7 +8,7 @@ Writes
   examples/assets/game_lstm.safetensors  the LSTM (Model::load reads it; metadata included)
   examples/assets/game_head.safetensors  the head: `weight` (1, 16), `bias` (1)
 
-Keep SIGNAL and HORIZON in sync with examples/game_loop.rs (the app's WGSL shader and the
+Keep SIGNAL and HORIZON in sync with examples/game_loop/main.rs (the app's WGSL shader and the
 constants beside it).
 
     .venv-torch/bin/python scripts/train_game_model.py
@@ -26,9 +26,9 @@ from safetensors.torch import save_file
 sys.path.insert(0, os.path.dirname(__file__))
 from export_model import save_model  # noqa: E402
 
-# (amplitude, period in frames) of each sine. Keep in sync with examples/game_loop.rs.
+# (amplitude, period in frames) of each sine. Keep in sync with examples/game_loop/main.rs.
 SIGNAL = [(0.5, 97.0), (0.3, 41.0), (0.2, 17.0)]
-# Frames ahead the model predicts. Keep in sync with examples/game_loop.rs.
+# Frames ahead the model predicts. Keep in sync with examples/game_loop/main.rs.
 HORIZON = 8
 HIDDEN = 16
 SEQ_LEN = 256

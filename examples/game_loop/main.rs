@@ -20,6 +20,8 @@
 //! WGPU_BACKEND=vulkan cargo run --release --example game_loop [-- plot.png]
 //! ```
 
+mod plot;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -321,12 +323,17 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         rmse(&|t| predicted[t]),
         rmse(&|t| x[t])
     );
-    plot(&plot_path, &x, &predicted)?;
-    println!(
-        "plot: {} (light grey: input; blue: the input {HORIZON} frames later; red: the model's \
-         prediction; below: its error x10; vertical line: end of warm-up)",
-        plot_path.display()
-    );
+    plot::write(
+        &plot_path,
+        &plot::Series {
+            input: &x,
+            predicted: &predicted,
+            horizon: HORIZON,
+            warmup: WARMUP,
+            title: &format!("{model} + Linear({hidden}, 1) predicting {HORIZON} frames ahead"),
+        },
+    )?;
+    println!("plot: {}", plot_path.display());
     println!("stream_vs_sequence_max_abs_err={err:e}");
     Ok(())
 }
@@ -356,124 +363,4 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f64 {
         .zip(b)
         .map(|(&p, &q)| (p as f64 - q as f64).abs())
         .fold(0.0, f64::max)
-}
-
-/// Plots, per frame, the input (light grey), the signal `HORIZON` frames ahead (thick blue) and
-/// the prediction (thin red); below, the prediction's error ×10 (dark grey).
-fn plot(path: &std::path::Path, x: &[f32], predicted: &[f32]) -> std::io::Result<()> {
-    let (w, h, main) = (FRAMES + 40, 420usize, 300f32);
-    let mut rgb = vec![255u8; w * h * 3];
-    let top = |v: f32| -> i64 { (main / 2.0 - v * main * 0.42) as i64 };
-    let bottom = |v: f32| -> i64 { (main + 60.0 - v * 10.0 * 50.0) as i64 };
-    let mut set = |x: i64, y: i64, c: [u8; 3]| {
-        if (0..w as i64).contains(&x) && (0..h as i64).contains(&y) {
-            let i = (y as usize * w + x as usize) * 3;
-            rgb[i..i + 3].copy_from_slice(&c);
-        }
-    };
-    for px in 0..w as i64 {
-        set(px, top(0.0), [210, 210, 210]);
-        set(px, bottom(0.0), [210, 210, 210]);
-        set(px, main as i64, [120, 120, 120]);
-    }
-    for py in 0..h as i64 {
-        set(20 + WARMUP as i64, py, [210, 210, 210]);
-    }
-    let mut line = |points: &[(i64, i64)], thick: i64, c: [u8; 3]| {
-        for pair in points.windows(2) {
-            let ((x0, y0), p) = (pair[0], pair[1]);
-            // Bresenham.
-            let (dx, dy) = ((p.0 - x0).abs(), -(p.1 - y0).abs());
-            let (sx, sy) = ((p.0 - x0).signum(), (p.1 - y0).signum());
-            let (mut cx, mut cy, mut e) = (x0, y0, dx + dy);
-            loop {
-                for k in 0..thick {
-                    set(cx, cy + k - thick / 2, c);
-                }
-                if (cx, cy) == p {
-                    break;
-                }
-                let e2 = 2 * e;
-                if e2 >= dy {
-                    e += dy;
-                    cx += sx;
-                }
-                if e2 <= dx {
-                    e += dx;
-                    cy += sy;
-                }
-            }
-        }
-    };
-    let at = |t: usize, y: i64| (20 + t as i64, y);
-    let ahead = 0..FRAMES - HORIZON;
-    let input: Vec<_> = (0..FRAMES).map(|t| at(t, top(x[t]))).collect();
-    let target: Vec<_> = ahead.clone().map(|t| at(t, top(x[t + HORIZON]))).collect();
-    let guess: Vec<_> = (0..FRAMES).map(|t| at(t, top(predicted[t]))).collect();
-    let error: Vec<_> = ahead
-        .map(|t| at(t, bottom(predicted[t] - x[t + HORIZON])))
-        .collect();
-    line(&input, 1, [190, 190, 190]);
-    line(&target, 6, [60, 110, 230]);
-    line(&guess, 2, [220, 30, 30]);
-    line(&error, 1, [60, 60, 60]);
-    std::fs::write(path, png(w, h, &rgb))
-}
-
-/// A minimal PNG encoder: 8-bit RGB, no filtering, zlib with stored (uncompressed) blocks.
-fn png(w: usize, h: usize, rgb: &[u8]) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(h * (1 + 3 * w));
-    for row in rgb.chunks_exact(3 * w) {
-        raw.push(0); // filter: none
-        raw.extend_from_slice(row);
-    }
-    let mut zlib = vec![0x78, 0x01];
-    let blocks: Vec<&[u8]> = raw.chunks(65535).collect();
-    for (i, block) in blocks.iter().enumerate() {
-        zlib.push(u8::from(i + 1 == blocks.len()));
-        let len = block.len() as u16;
-        zlib.extend_from_slice(&len.to_le_bytes());
-        zlib.extend_from_slice(&(!len).to_le_bytes());
-        zlib.extend_from_slice(block);
-    }
-    let (mut a, mut b) = (1u32, 0u32);
-    for &byte in &raw {
-        a = (a + u32::from(byte)) % 65521;
-        b = (b + a) % 65521;
-    }
-    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
-
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut chunk = |kind: &[u8; 4], data: &[u8]| {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let start = out.len();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let crc = crc32(&out[start..]);
-        out.extend_from_slice(&crc.to_be_bytes());
-    };
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&(w as u32).to_be_bytes());
-    ihdr.extend_from_slice(&(h as u32).to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit, RGB, deflate, no filter, no interlace
-    chunk(b"IHDR", &ihdr);
-    chunk(b"IDAT", &zlib);
-    chunk(b"IEND", &[]);
-    out
-}
-
-/// CRC-32 (IEEE), as PNG chunks carry it.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
