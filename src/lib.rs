@@ -55,7 +55,7 @@ pub use error::{Error, Result};
 pub use forward::{ForwardInput, ForwardOutput};
 pub use gpu::{
     GpuContext, GpuForwardInput, GpuForwardOutput, GpuModel, GpuRead, GpuReadback, GpuStream,
-    GpuTensor,
+    GpuTensor, GpuTrainer,
 };
 pub use io_file::{GradFile, InputFile};
 pub use model::{LayerParams, Model};

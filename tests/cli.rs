@@ -193,20 +193,6 @@ fn usage_errors_exit_non_zero() {
     assert!(!out.status.success());
 }
 
-/// The backends the GPU CLI tests run on, as `WGPU_BACKEND` values: those the harness found.
-fn gpu_backends() -> Vec<&'static str> {
-    gpu::backends()
-        .iter()
-        .map(|b| match b.context.adapter_info().backend {
-            wgpu::Backend::Vulkan => "vulkan",
-            wgpu::Backend::Gl => "gl",
-            wgpu::Backend::Metal => "metal",
-            wgpu::Backend::Dx12 => "dx12",
-            other => panic!("unexpected backend {other:?}"),
-        })
-        .collect()
-}
-
 fn with_backend(backend: &str, args: &[&std::ffi::OsStr]) -> Output {
     wgpu_rnn_on(Some(backend), args)
 }
@@ -227,7 +213,7 @@ fn run_on_gpu_reproduces_fixtures_on_each_backend() {
         "rnn_unbatched",
     ];
     let dir = tempdir("gpu");
-    for backend in gpu_backends() {
+    for backend in gpu::env_names() {
         for case in fixtures::all()
             .iter()
             .filter(|c| picks.contains(&c.name.as_str()))
@@ -259,7 +245,7 @@ fn check_and_info_on_each_backend() {
             ],
         )
     };
-    for backend in gpu_backends() {
+    for backend in gpu::env_names() {
         let out = check(backend, "1e-5");
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(

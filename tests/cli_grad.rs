@@ -2,6 +2,8 @@
 //! gradient file exits non-zero with one line on stderr and no output file.
 
 mod common;
+#[path = "common/gpu.rs"]
+mod gpu;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -192,4 +194,53 @@ fn assert_one_line_error(out: &Output, name: &str, phrase: &str) {
         stderr.contains(phrase),
         "{name}: {stderr:?} lacks {phrase:?}"
     );
+}
+
+/// `grad --device gpu` on each backend reproduces a spread of gradient fixtures (every kind and
+/// option) within 1e-4.
+#[test]
+fn grad_on_the_gpu_reproduces_fixtures_on_each_backend() {
+    let picks = [
+        "rnncell_notebook",
+        "lstmcell_unbatched",
+        "grucell_nobias",
+        "rnn_relu_bidir_l2",
+        "lstm_proj_l2_bidir_bf",
+        "gru_lengths_short",
+        "lstm_lengths_short_bf",
+        "gru_large",
+        "rnn_unbatched",
+        "lstm_nostate",
+    ];
+    let dir = tempdir("grad-gpu");
+    for backend in gpu::env_names() {
+        for case in fixtures::grad_cases()
+            .iter()
+            .filter(|c| picks.contains(&c.name.as_str()))
+        {
+            let out_path = dir.join(format!("{}.{backend}.safetensors", case.name));
+            let out = Command::new(env!("CARGO_BIN_EXE_wgpu-rnn"))
+                .env("WGPU_BACKEND", backend)
+                .args(["grad", "--model"])
+                .arg(&case.model)
+                .arg("--input")
+                .arg(&case.input)
+                .arg("--grad")
+                .arg(&case.grads)
+                .arg("--output")
+                .arg(&out_path)
+                .args(["--device", "gpu"])
+                .output()
+                .unwrap();
+            let label = format!("{} on {backend}", case.name);
+            assert!(
+                out.status.success(),
+                "{label}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(String::from_utf8_lossy(&out.stderr).contains("forward and back on"));
+            assert_file_matches(&label, &out_path, &case.expected, 1e-4);
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

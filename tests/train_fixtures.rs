@@ -6,9 +6,9 @@
 mod common;
 
 use common::fixtures::{self, TrainFixture};
-use common::outputs::Tally;
+use common::outputs::{Tally, check_trajectory};
 use wgpu_rnn::optim::clip_grad_norm;
-use wgpu_rnn::{ForwardInput, Model, OutputGrads, ReferenceOptimizer, Tensor};
+use wgpu_rnn::{ForwardInput, Model, OutputGrads, ReferenceOptimizer};
 
 const TOLERANCE: f64 = 1e-6;
 
@@ -37,31 +37,6 @@ fn train_on_reference(case: &TrainFixture) -> (Vec<f64>, Model, Model) {
         after_first.get_or_insert_with(|| model.clone());
     }
     (losses, after_first.unwrap(), model)
-}
-
-/// Compares the losses and parameters of a trajectory with the fixture's.
-pub fn check_trajectory(
-    tally: &mut Tally,
-    case: &TrainFixture,
-    losses: &[f64],
-    first: &Model,
-    last: &Model,
-) {
-    for (name, want) in &case.expected {
-        let label = format!("{} {name}", case.name);
-        if name == "loss" {
-            let got: Vec<f32> = losses.iter().map(|&l| l as f32).collect();
-            tally.check(&label, &[got.len()], &got, want);
-            continue;
-        }
-        let (model, param) = match name.strip_prefix("step1.") {
-            Some(param) => (first, param),
-            None => (last, name.as_str()),
-        };
-        let dict = model.state_dict();
-        let t: &Tensor = dict.iter().find(|(n, _)| n == param).unwrap().1;
-        tally.check(&label, t.shape(), t.data(), want);
-    }
 }
 
 #[test]

@@ -14,6 +14,7 @@
 //!   command encoder, GPU tensors in and out.
 //! - [`stream`]: [`GpuStream`], state kept on the GPU and stepped once (or a chunk) per call.
 //! - [`readback`]: [`GpuReadback`] and its future [`GpuRead`], readback without blocking a frame.
+//! - [`train`]: [`GpuTrainer`], the backward and the optimizers on the GPU.
 //! - `workspace`: the buffers and per-step-count programs behind `encode` and `stream`.
 
 pub mod adapter;
@@ -25,6 +26,7 @@ pub mod plan;
 pub mod readback;
 pub mod stream;
 pub mod tensor;
+pub mod train;
 mod workspace;
 
 pub use context::GpuContext;
@@ -33,3 +35,4 @@ pub use model::GpuModel;
 pub use readback::{GpuRead, GpuReadback};
 pub use stream::GpuStream;
 pub use tensor::GpuTensor;
+pub use train::GpuTrainer;

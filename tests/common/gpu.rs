@@ -85,3 +85,17 @@ pub fn seed() -> u64 {
                 .map_or(0, |d| d.as_nanos() as u64)
         })
 }
+
+/// The backends under test as `WGPU_BACKEND` values, for tests that run the binary.
+pub fn env_names() -> Vec<&'static str> {
+    backends()
+        .iter()
+        .map(|b| match b.context.adapter_info().backend {
+            wgpu::Backend::Vulkan => "vulkan",
+            wgpu::Backend::Gl => "gl",
+            wgpu::Backend::Metal => "metal",
+            wgpu::Backend::Dx12 => "dx12",
+            other => panic!("unexpected backend {other:?}"),
+        })
+        .collect()
+}

@@ -99,3 +99,28 @@ pub fn assert_file_matches(label: &str, path: &Path, expected: &Path, tolerance:
         assert!(err <= tolerance, "{label} {name}: error {err:e}");
     }
 }
+
+/// Compares the losses and parameters of a trajectory with the fixture's.
+pub fn check_trajectory(
+    tally: &mut Tally,
+    case: &super::fixtures::TrainFixture,
+    losses: &[f64],
+    first: &wgpu_rnn::Model,
+    last: &wgpu_rnn::Model,
+) {
+    for (name, want) in &case.expected {
+        let label = format!("{} {name}", case.name);
+        if name == "loss" {
+            let got: Vec<f32> = losses.iter().map(|&l| l as f32).collect();
+            tally.check(&label, &[got.len()], &got, want);
+            continue;
+        }
+        let (model, param) = match name.strip_prefix("step1.") {
+            Some(param) => (first, param),
+            None => (last, name.as_str()),
+        };
+        let dict = model.state_dict();
+        let t: &wgpu_rnn::Tensor = dict.iter().find(|(n, _)| n == param).unwrap().1;
+        tally.check(&label, t.shape(), t.data(), want);
+    }
+}

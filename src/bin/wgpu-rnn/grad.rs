@@ -2,15 +2,20 @@
 //! output file.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use wgpu_rnn::{Error, ForwardOutput, GradFile, InputFile};
+use wgpu_rnn::{Error, ForwardOutput, GpuContext, GpuTrainer, GradFile, InputFile};
 
 use crate::device::DeviceChoice;
 use crate::model_arg::ModelArg;
 
 /// Runs `model` on `input` forward and back from the gradients in `grad` and writes `output`,
 /// `h_n`, `c_n`, `grad_input`, `grad_h0`, `grad_c0` and `grad_<parameter>` to `output`; prints
-/// one line on stderr saying where it ran and how many tensors it wrote.
+/// one line on stderr saying where it ran and what it wrote.
+///
+/// Devices: `gpu` (the GPU backward), `reference` (the f64 CPU reference), `auto` (the GPU when
+/// wgpu finds an adapter, else the reference with a notice). The fast f32 CPU path has no
+/// backward: `cpu` is refused, naming the devices that have one.
 pub fn run(
     model: &ModelArg,
     input: &Path,
@@ -20,32 +25,41 @@ pub fn run(
 ) -> Result<(), Error> {
     crate::refuse_overwriting_inputs(output, &[model.path(), input, grad])?;
     ForwardOutput::check_save_path(output)?;
+    let gpu = match device {
+        DeviceChoice::Cpu => {
+            return Err(Error::DeviceUnavailable(
+                "the fast CPU path (--device cpu) has no backward; use --device reference (the f64 CPU reference) or --device gpu".into(),
+            ));
+        }
+        DeviceChoice::Reference => None,
+        DeviceChoice::Gpu => Some(GpuContext::new()?),
+        DeviceChoice::Auto => match GpuContext::new() {
+            Ok(context) => Some(context),
+            Err(e) => {
+                eprintln!("wgpu-rnn: notice: {e}; computing on the reference (f64 CPU)");
+                None
+            }
+        },
+    };
     let model = model.load()?;
     let args = InputFile::load(input)?;
     let grads = GradFile::load(grad)?;
-    let reference = || model.backward_reference(&args.as_forward(), &grads.as_output_grads());
-    let (out, gradients) = match device {
-        DeviceChoice::Reference => reference()?,
-        DeviceChoice::Cpu | DeviceChoice::Gpu => {
-            return Err(Error::DeviceUnavailable(format!(
-                "the {} backward is not available yet; use --device reference (the f64 CPU reference)",
-                if device == DeviceChoice::Cpu {
-                    "fast CPU"
-                } else {
-                    "GPU"
-                }
-            )));
-        }
-        DeviceChoice::Auto => {
-            eprintln!(
-                "wgpu-rnn: notice: the GPU backward is not available yet; computing on the CPU reference"
-            );
-            reference()?
+    let (args, grads) = (args.as_forward(), grads.as_output_grads());
+    let (where_, (out, gradients)) = match gpu {
+        None => (
+            "the reference (f64 CPU)".to_string(),
+            model.backward_reference(&args, &grads)?,
+        ),
+        Some(context) => {
+            let info = context.adapter_info();
+            let name = format!("{} ({:?})", info.name, info.backend);
+            let trainer = GpuTrainer::new(&model, Arc::new(context))?;
+            (name, trainer.forward_backward(&args, &grads)?)
         }
     };
     gradients.save(&out, output)?;
     eprintln!(
-        "wgpu-rnn: ran {model} forward and back on the reference (f64 CPU); wrote {}: output {:?} and {} gradients",
+        "wgpu-rnn: ran {model} forward and back on {where_}; wrote {}: output {:?} and {} gradients",
         output.display(),
         out.output.shape(),
         2 + gradients.c0.is_some() as usize + gradients.named_parameters().len(),

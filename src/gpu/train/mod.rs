@@ -1,0 +1,24 @@
+//! Training on the GPU: the backward through time of every module and the optimizers, as WGSL
+//! kernels (`shaders/train/`).
+//!
+//! - [`layout`]: the parameters, their gradients and the optimizer state as flat buffers in
+//!   `state_dict` order.
+//! - [`kernels`]: the training kernels and their bindings; [`uniforms`]: what they read.
+//! - [`gemms`]: the GEMMs over all steps (input projection, weight and input gradients).
+//! - [`plan`]: a training forward (saving what the backward needs) and its backward, as data.
+//! - [`trainer`]: [`GpuTrainer`], the model's parameters on the GPU and one-submit
+//!   forward + backward.
+//! - [`optimizer`]: SGD, Adam and AdamW steps (with clip_grad_norm_) in place on the GPU.
+//! - `shape`: the buffers and bind groups of one call shape.
+
+pub mod gemms;
+pub mod kernels;
+pub mod layout;
+pub mod optimizer;
+pub mod plan;
+mod shape;
+pub mod trainer;
+pub mod uniforms;
+
+pub use layout::ParamLayout;
+pub use trainer::GpuTrainer;
