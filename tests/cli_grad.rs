@@ -164,6 +164,15 @@ fn every_bad_gradient_file_exits_non_zero_with_one_line_and_writes_nothing() {
     let out = grad(&model, &input, &cases[2].1, &keep, "reference");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(std::fs::read(&keep).unwrap(), b"previous results");
+    // The fast CPU path has no backward: refused, naming the devices that have one.
+    let out = grad(
+        &model,
+        &input,
+        &cases[0].1,
+        &dir.join("cpu.out.safetensors"),
+        "cpu",
+    );
+    assert_one_line_error(&out, "cpu", "--device reference");
     let good = dir.join("good.grad.safetensors");
     let no_dir = dir.join("no such dir").join("out.safetensors");
     let out = grad(&model, &input, &cases[0].1, &no_dir, "reference");
