@@ -51,7 +51,7 @@ fn max_err(got: &[(String, &Tensor)], want: &[(String, &Tensor)]) -> Result<(f64
         }
         for (&a, &b) in g.data().iter().zip(w.data()) {
             let err = (a as f64 - b as f64).abs() / (b as f64).abs().max(1.0);
-            if !(err <= worst.0) {
+            if err > worst.0 || err.is_nan() {
                 worst = (err, name.clone());
             }
         }
