@@ -6,18 +6,15 @@ mod common;
 mod gpu;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::fixtures;
 use common::outputs::{assert_file_matches, tempdir};
 
 /// Runs the binary, with `WGPU_BACKEND` set when `backend` is given.
 fn wgpu_rnn_on(backend: Option<&str>, args: &[&std::ffi::OsStr]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wgpu-rnn"));
-    if let Some(backend) = backend {
-        command.env("WGPU_BACKEND", backend);
-    }
-    command.args(args).output().expect("the binary runs")
+    let env: Vec<_> = backend.map(|b| ("WGPU_BACKEND", b)).into_iter().collect();
+    common::cli::wgpu_rnn(&env, args)
 }
 
 fn wgpu_rnn(args: &[&std::ffi::OsStr]) -> Output {
@@ -31,20 +28,8 @@ fn run_on(
     output: &Path,
     device: &str,
 ) -> Output {
-    wgpu_rnn_on(
-        backend,
-        &[
-            "run".as_ref(),
-            "--model".as_ref(),
-            model.as_os_str(),
-            "--input".as_ref(),
-            input.as_os_str(),
-            "--output".as_ref(),
-            output.as_os_str(),
-            "--device".as_ref(),
-            device.as_ref(),
-        ],
-    )
+    let env: Vec<_> = backend.map(|b| ("WGPU_BACKEND", b)).into_iter().collect();
+    common::cli::run(&env, model, input, output, device)
 }
 
 fn run(model: &Path, input: &Path, output: &Path, device: &str) -> Output {

@@ -5,56 +5,31 @@
 mod common;
 
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
+use common::cli::wgpu_rnn;
 use common::fixtures;
-
-fn wgpu_rnn(args: &[&OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wgpu-rnn"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn case(name: &str) -> fixtures::Fixture {
-    fixtures::all()
-        .into_iter()
-        .find(|c| c.name == name)
-        .expect("fixture exists")
-}
-
-fn tempdir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wgpu-rnn-cli-args-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::outputs::tempdir;
 
 fn run(model: &Path, input: &Path, output: &Path, device: &str) -> Output {
-    wgpu_rnn(&[
-        "run".as_ref(),
-        "--model".as_ref(),
-        model.as_os_str(),
-        "--input".as_ref(),
-        input.as_os_str(),
-        "--output".as_ref(),
-        output.as_os_str(),
-        "--device".as_ref(),
-        device.as_ref(),
-    ])
+    common::cli::run(&[], model, input, output, device)
 }
 
 fn check_with_tolerance(tolerance: &str) -> Output {
-    let case = case("gru_mid");
-    wgpu_rnn(&[
-        "check".as_ref(),
-        "--model".as_ref(),
-        case.model.as_os_str(),
-        "--input".as_ref(),
-        case.input.as_os_str(),
-        "--tolerance".as_ref(),
-        tolerance.as_ref(),
-    ])
+    let case = fixtures::named("gru_mid");
+    wgpu_rnn(
+        &[],
+        &[
+            "check".as_ref(),
+            "--model".as_ref(),
+            case.model.as_os_str(),
+            "--input".as_ref(),
+            case.input.as_os_str(),
+            "--tolerance".as_ref(),
+            tolerance.as_ref(),
+        ],
+    )
 }
 
 fn bench(extra: &[&str]) -> Output {
@@ -72,7 +47,7 @@ fn bench(extra: &[&str]) -> Output {
         "4",
     ];
     args.extend_from_slice(extra);
-    wgpu_rnn(&args.iter().map(OsStr::new).collect::<Vec<_>>())
+    wgpu_rnn(&[], &args.iter().map(OsStr::new).collect::<Vec<_>>())
 }
 
 /// A usage error: exit 2, clap's message naming the flag and our reason.
@@ -120,8 +95,8 @@ fn bench_takes_device_auto() {
 
 #[test]
 fn run_says_what_ran_and_what_it_wrote() {
-    let case = case("lstm_mid");
-    let dir = tempdir("summary");
+    let case = fixtures::named("lstm_mid");
+    let dir = tempdir("args-summary");
     let out_path = dir.join("o.safetensors");
     let out = run(&case.model, &case.input, &out_path, "cpu");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -146,8 +121,8 @@ fn run_says_what_ran_and_what_it_wrote() {
 /// directory is reported even when the input is unreadable.
 #[test]
 fn an_output_in_a_missing_directory_is_refused_before_any_work() {
-    let case = case("gru_mid");
-    let dir = tempdir("outdir");
+    let case = fixtures::named("gru_mid");
+    let dir = tempdir("args-outdir");
     let garbage_input = dir.join("garbage.safetensors");
     std::fs::write(&garbage_input, b"not a safetensors file").unwrap();
     let out_path = dir.join("no/such/dir/o.safetensors");

@@ -5,74 +5,25 @@
 mod common;
 
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use common::cli::{assert_one_line_error, run, wgpu_rnn};
 use common::fixtures;
-
-/// Runs the binary with `env` set (and wgpu's variables cleared otherwise).
-fn wgpu_rnn(env: &[(&str, &str)], args: &[&OsStr]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wgpu-rnn"));
-    for var in ["WGPU_BACKEND", "WGPU_ADAPTER_NAME", "WGPU_POWER_PREF"] {
-        command.env_remove(var);
-    }
-    command.envs(env.iter().copied());
-    command.args(args).output().expect("the binary runs")
-}
-
-fn case(name: &str) -> fixtures::Fixture {
-    fixtures::all()
-        .into_iter()
-        .find(|c| c.name == name)
-        .expect("fixture exists")
-}
-
-fn tempdir(tag: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("wgpu-rnn-cli-device-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run_args<'a>(case: &'a fixtures::Fixture, out: &'a Path, device: &'a str) -> Vec<&'a OsStr> {
-    vec![
-        "run".as_ref(),
-        "--model".as_ref(),
-        case.model.as_os_str(),
-        "--input".as_ref(),
-        case.input.as_os_str(),
-        "--output".as_ref(),
-        out.as_os_str(),
-        "--device".as_ref(),
-        device.as_ref(),
-    ]
-}
-
-/// Exit 1 and exactly one line, `wgpu-rnn: error: ...`, containing every one of `needles`.
-fn assert_one_line_error(out: &Output, label: &str, needles: &[&str]) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{label}: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{label}: {stderr:?}");
-    assert!(
-        stderr.starts_with("wgpu-rnn: error: "),
-        "{label}: {stderr:?}"
-    );
-    for needle in needles {
-        assert!(
-            stderr.contains(needle),
-            "{label}: no {needle:?} in {stderr:?}"
-        );
-    }
-}
+use common::outputs::tempdir;
 
 const NO_SUCH_ADAPTER: (&str, &str) = ("WGPU_ADAPTER_NAME", "no-such-adapter-xyz");
 
 #[test]
 fn an_adapter_name_nothing_matches_is_one_line_and_exit_1_on_every_gpu_command() {
-    let case = case("lstm_mid");
-    let dir = tempdir("name");
+    let case = fixtures::named("lstm_mid");
+    let dir = tempdir("device-name");
     let out_path = dir.join("o.safetensors");
-    let run = wgpu_rnn(&[NO_SUCH_ADAPTER], &run_args(&case, &out_path, "gpu"));
+    let run = run(
+        &[NO_SUCH_ADAPTER],
+        &case.model,
+        &case.input,
+        &out_path,
+        "gpu",
+    );
     assert_one_line_error(
         &run,
         "run --device gpu",
@@ -115,10 +66,16 @@ fn an_adapter_name_nothing_matches_is_one_line_and_exit_1_on_every_gpu_command()
 
 #[test]
 fn auto_falls_back_to_the_cpu_with_a_notice_when_the_adapter_name_matches_nothing() {
-    let case = case("lstm_mid");
-    let dir = tempdir("auto");
+    let case = fixtures::named("lstm_mid");
+    let dir = tempdir("device-auto");
     let out_path = dir.join("o.safetensors");
-    let run = wgpu_rnn(&[NO_SUCH_ADAPTER], &run_args(&case, &out_path, "auto"));
+    let run = run(
+        &[NO_SUCH_ADAPTER],
+        &case.model,
+        &case.input,
+        &out_path,
+        "auto",
+    );
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(
@@ -133,8 +90,8 @@ fn auto_falls_back_to_the_cpu_with_a_notice_when_the_adapter_name_matches_nothin
 
 #[test]
 fn an_unknown_backend_name_is_reported_by_info_and_run() {
-    let case = case("gru_mid");
-    let dir = tempdir("vulcan");
+    let case = fixtures::named("gru_mid");
+    let dir = tempdir("device-vulcan");
     let out_path = dir.join("o.safetensors");
     let env = [("WGPU_BACKEND", "vulcan")];
     let info = wgpu_rnn(&env, &["info".as_ref()]);
@@ -144,7 +101,7 @@ fn an_unknown_backend_name_is_reported_by_info_and_run() {
         &["WGPU_BACKEND=vulcan", "unknown backend name 'vulcan'"],
     );
     assert!(!String::from_utf8_lossy(&info.stderr).contains("Mesa"));
-    let run = wgpu_rnn(&env, &run_args(&case, &out_path, "gpu"));
+    let run = run(&env, &case.model, &case.input, &out_path, "gpu");
     assert_one_line_error(&run, "run --device gpu", &["unknown backend name 'vulcan'"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -164,15 +121,15 @@ fn dx12_on_linux_is_said_plainly() {
 #[test]
 fn a_gpu_failure_names_the_restricting_variable_and_suggests_info() {
     // Vulkan with its loader pointed at no driver: no adapter at all.
-    let case = case("gru_mid");
-    let dir = tempdir("hint");
+    let case = fixtures::named("gru_mid");
+    let dir = tempdir("device-hint");
     let out_path = dir.join("o.safetensors");
     let env = [
         ("WGPU_BACKEND", "vulkan"),
         ("VK_DRIVER_FILES", "/nonexistent.json"),
         ("VK_ICD_FILENAMES", "/nonexistent.json"),
     ];
-    let run = wgpu_rnn(&env, &run_args(&case, &out_path, "gpu"));
+    let run = run(&env, &case.model, &case.input, &out_path, "gpu");
     assert_one_line_error(
         &run,
         "run --device gpu",

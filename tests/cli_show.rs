@@ -3,18 +3,16 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::fixtures;
 
 fn show(path: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wgpu-rnn"))
-        .arg("show")
-        .arg(path)
-        .args(extra)
-        .output()
-        .expect("the binary runs")
+    let mut args = vec![OsStr::new("show"), path.as_os_str()];
+    args.extend(extra.iter().map(OsStr::new));
+    common::cli::wgpu_rnn(&[], &args)
 }
 
 fn stdout_of(out: &Output) -> String {

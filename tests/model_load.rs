@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::fixtures;
 use wgpu_rnn::{Error, InputFile, LoadOptions, Model};
@@ -72,21 +71,15 @@ fn partial_metadata_reports_what_it_does_not_say() {
 
 #[test]
 fn the_cli_prints_the_notice_on_stderr() {
-    let case = fixtures::all()
-        .into_iter()
-        .find(|c| c.name == "rnn_nometa")
-        .unwrap();
-    let dir = std::env::temp_dir().join(format!("wgpu-rnn-load-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_wgpu-rnn"))
-        .args(["run", "--device", "cpu", "--model"])
-        .arg(&case.model)
-        .arg("--input")
-        .arg(&case.input)
-        .arg("--output")
-        .arg(dir.join("o.safetensors"))
-        .output()
-        .unwrap();
+    let case = fixtures::named("rnn_nometa");
+    let dir = common::outputs::tempdir("load-notice");
+    let out = common::cli::run(
+        &[],
+        &case.model,
+        &case.input,
+        &dir.join("o.safetensors"),
+        "cpu",
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let first = stderr.lines().next().unwrap();

@@ -43,6 +43,14 @@ pub fn all() -> Vec<Fixture> {
         .collect()
 }
 
+/// The case called `name`.
+pub fn named(name: &str) -> Fixture {
+    all()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no fixture {name}"))
+}
+
 /// The result tensor an expected file names: `output`, `h_n` or `c_n`.
 pub fn result_tensor<'a>(out: &'a wgpu_rnn::ForwardOutput, name: &str) -> &'a wgpu_rnn::Tensor {
     match name {

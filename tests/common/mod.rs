@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
 pub mod bad_files;
+pub mod cli;
 pub mod fixtures;
 pub mod outputs;
