@@ -248,11 +248,20 @@ pub(crate) fn check_writable(path: &Path) -> Result<()> {
         }
         Err(e) => return Err(bad(format!("its directory {}: {e}", dir.display()))),
     }
-    std::fs::OpenOptions::new()
+    match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&tmp)
-        .map_err(|e| bad(format!("cannot create a file in {}: {e}", dir.display())))?;
-    let _ = std::fs::remove_file(&tmp);
+    {
+        Ok(_) => drop(std::fs::remove_file(&tmp)),
+        // Left by an earlier process with this id: write_atomic overwrites it.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(bad(format!(
+                "cannot create a file in {}: {e}",
+                dir.display()
+            )));
+        }
+    }
     Ok(())
 }

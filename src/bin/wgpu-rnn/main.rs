@@ -84,7 +84,7 @@ enum Command {
         /// The file.
         file: PathBuf,
         /// Read a model file's tensors under this key prefix, e.g. `rnn.`.
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", hide_default_value = true)]
         prefix: String,
     },
     /// Lists the GPU adapters wgpu sees.

@@ -13,7 +13,7 @@ pub struct ModelArg {
     pub model: PathBuf,
     /// Read only the tensors under this key prefix, e.g. `rnn.` for `rnn.weight_ih_l0` in the
     /// checkpoint of a whole model (its other tensors are ignored).
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub prefix: String,
 }
 
