@@ -54,8 +54,8 @@ pub use cpu::CpuModel;
 pub use error::{Error, Result};
 pub use forward::{ForwardInput, ForwardOutput};
 pub use gpu::{
-    GpuContext, GpuForwardInput, GpuForwardOutput, GpuModel, GpuRead, GpuReadback, GpuStream,
-    GpuTensor, GpuTrainer,
+    GpuContext, GpuForwardInput, GpuForwardOutput, GpuInputGrads, GpuModel, GpuOutputGrads,
+    GpuRead, GpuReadback, GpuStream, GpuTensor, GpuTrainer,
 };
 pub use io_file::{GradFile, InputFile};
 pub use model::{LayerParams, Model};

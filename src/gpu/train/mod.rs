@@ -8,9 +8,12 @@
 //! - [`plan`]: a training forward (saving what the backward needs) and its backward, as data.
 //! - [`trainer`]: [`GpuTrainer`], the model's parameters on the GPU and one-submit
 //!   forward + backward.
+//! - [`encode`]: the same training step recorded into an application's encoder, GPU tensors in
+//!   and out.
 //! - [`optimizer`]: SGD, Adam and AdamW steps (with clip_grad_norm_) in place on the GPU.
 //! - `shape`: the buffers and bind groups of one call shape.
 
+pub mod encode;
 pub mod gemms;
 pub mod kernels;
 pub mod layout;
@@ -20,5 +23,6 @@ mod shape;
 pub mod trainer;
 pub mod uniforms;
 
+pub use encode::{GpuInputGrads, GpuOutputGrads};
 pub use layout::ParamLayout;
 pub use trainer::GpuTrainer;

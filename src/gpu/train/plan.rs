@@ -69,6 +69,9 @@ pub struct TrainDispatch {
     pub buffers: Vec<Buf>,
     /// Byte offset of its uniform in the table.
     pub uniform: u32,
+    /// For the weight-gradient `gemm`s, the offset of the uniform that adds to the gradients
+    /// instead of overwriting them (a backward recorded with `accumulate`).
+    pub uniform_accumulate: Option<u32>,
     /// Workgroup counts.
     pub workgroups: [u32; 3],
     /// What it computes, e.g. `layer 1 step 7 lstm_step_backward`.
@@ -155,14 +158,12 @@ fn u32_of(v: usize) -> u32 {
 }
 
 impl TrainPlan {
-    /// Plans a training forward and backward of `config` over `seq_len` steps and `batch` rows;
-    /// the weight gradients add to the gradient buffer when `accumulate`, else overwrite it.
+    /// Plans a training forward and backward of `config` over `seq_len` steps and `batch` rows.
     pub fn new(
         config: &RnnConfig,
         layout: &ParamLayout,
         seq_len: usize,
         batch: usize,
-        accumulate: bool,
         limits: &PlanLimits,
     ) -> Result<Self> {
         let (t_len, n) = (seq_len, batch);
@@ -224,6 +225,7 @@ impl TrainPlan {
                     Buf::Loss,
                 ],
                 uniform: 0,
+                uniform_accumulate: None,
                 workgroups: [1, 1, 1],
                 label: "mse_loss".into(),
             },
@@ -289,6 +291,7 @@ impl TrainPlan {
                         Buf::Final,
                     ],
                     uniform: at,
+                    uniform_accumulate: None,
                     workgroups: grid(h),
                     label: format!("layer {layer} step {s} {}", step_train.name()),
                 });
@@ -303,6 +306,7 @@ impl TrainPlan {
                             Buf::Final,
                         ],
                         uniform: at,
+                        uniform_accumulate: None,
                         workgroups: grid(h_out),
                         label: format!("layer {layer} step {s} lstm_projection_train"),
                     });
@@ -327,6 +331,7 @@ impl TrainPlan {
                             Buf::StateGrads,
                         ],
                         uniform: at,
+                        uniform_accumulate: None,
                         workgroups: grid(h_out),
                         label: format!("layer {layer} step {step} lstm_projection_backward"),
                     });
@@ -344,12 +349,18 @@ impl TrainPlan {
                         Buf::StateGrads,
                     ],
                     uniform: at,
+                    uniform_accumulate: None,
                     workgroups: grid(h),
                     label: format!("layer {layer} step {step} {}", step_backward.name()),
                 });
             }
             // ∂W = Σ over all (t, n) rows of dGᵀ·operand, both directions per dispatch.
-            for (gemm, operand, name) in gemms::weight_grads(config, g, layer, rows, accumulate) {
+            let adding = gemms::weight_grads(config, g, layer, rows, true);
+            for ((gemm, operand, name), (add, _, _)) in
+                gemms::weight_grads(config, g, layer, rows, false)
+                    .into_iter()
+                    .zip(adding)
+            {
                 let operand = match operand {
                     Operand::LayerInput => layer_input(layer),
                     Operand::Saved => Buf::Saved(layer),
@@ -358,6 +369,9 @@ impl TrainPlan {
                 let bufs = vec![Buf::Dg, operand, Buf::Ones, Buf::Grads];
                 let label = format!("layer {layer} grad {name} gemm");
                 plan.push_gemm(false, gemm, dirs, bufs, label);
+                let adds = plan.push_entry(bytemuck::bytes_of(&add));
+                let last = plan.backward.last_mut().expect("just pushed");
+                last.uniform_accumulate = Some(adds);
             }
             let target = if layer == 0 {
                 Buf::GradInput
@@ -400,6 +414,7 @@ impl TrainPlan {
             kernel: TrainKernel::Gemm,
             buffers,
             uniform,
+            uniform_accumulate: None,
             workgroups: [
                 gemm.n.div_ceil(wg_x * GEMM_TN),
                 gemm.m.div_ceil(wg_y * GEMM_TM),
@@ -436,7 +451,7 @@ mod tests {
             .with_bidirectional(true)
             .with_proj_size(4);
         let layout = ParamLayout::new(&config);
-        let p = TrainPlan::new(&config, &layout, 7, 5, false, &ROOMY).unwrap();
+        let p = TrainPlan::new(&config, &layout, 7, 5, &ROOMY).unwrap();
         assert_eq!(
             count(&p.forward, TrainKernel::Gemm),
             2,
@@ -492,7 +507,7 @@ mod tests {
             max_binding: 1024,
             ..ROOMY
         };
-        let err = TrainPlan::new(&config, &layout, 100, 2, false, &tiny).unwrap_err();
+        let err = TrainPlan::new(&config, &layout, 100, 2, &tiny).unwrap_err();
         assert!(matches!(err, Error::TooLarge { .. }), "{err}");
     }
 }

@@ -31,8 +31,8 @@ pub(crate) enum Phase {
 #[derive(Debug)]
 pub(crate) struct TrainShape {
     pub(crate) plan: TrainPlan,
-    /// Whether the weight gradients add to the gradient buffer.
-    pub(crate) accumulate: bool,
+    /// Whether a training forward was recorded into this shape (so a backward may follow).
+    pub(crate) forward_recorded: std::sync::atomic::AtomicBool,
     buffers: HashMap<Buf, wgpu::Buffer>,
     table: wgpu::Buffer,
     bind_groups: Vec<wgpu::BindGroup>,
@@ -42,23 +42,11 @@ pub(crate) struct TrainShape {
 
 impl TrainShape {
     /// Plans and allocates the shape (T, N) of `trainer`'s model.
-    pub(crate) fn new(
-        trainer: &GpuTrainer,
-        seq_len: usize,
-        batch: usize,
-        accumulate: bool,
-    ) -> Result<Self> {
+    pub(crate) fn new(trainer: &GpuTrainer, seq_len: usize, batch: usize) -> Result<Self> {
         let ctx = trainer.context();
         let config = trainer.config();
         let limits = PlanLimits::from_limits(ctx.limits());
-        let plan = TrainPlan::new(
-            config,
-            trainer.layout(),
-            seq_len,
-            batch,
-            accumulate,
-            &limits,
-        )?;
+        let plan = TrainPlan::new(config, trainer.layout(), seq_len, batch, &limits)?;
         let s = plan.sizes;
         let layers = config.num_layers;
         let mut wanted: Vec<(Buf, u64)> = vec![
@@ -101,9 +89,13 @@ impl TrainShape {
         let ones = vec![1.0f32; (s.ones / 4) as usize];
         ctx.queue()
             .write_buffer(&buffers[&Buf::Ones], 0, bytemuck::cast_slice(&ones));
+        // Every row runs all T steps unless a host call writes its lengths.
+        let lengths = vec![seq_len as u32; batch];
+        ctx.queue()
+            .write_buffer(&buffers[&Buf::Lengths], 0, bytemuck::cast_slice(&lengths));
         let mut shape = Self {
             plan,
-            accumulate,
+            forward_recorded: std::sync::atomic::AtomicBool::new(false),
             buffers,
             table,
             bind_groups: Vec::new(),
@@ -171,12 +163,14 @@ impl TrainShape {
             })
     }
 
-    /// Records one phase of the plan into `pass`.
+    /// Records one phase of the plan into `pass`; with `accumulate` the weight gradients add to
+    /// the gradient buffer instead of overwriting it.
     pub(crate) fn record(
         &self,
         trainer: &GpuTrainer,
         pass: &mut wgpu::ComputePass<'_>,
         phase: Phase,
+        accumulate: bool,
     ) {
         let (forward, backward) = (self.plan.forward.len(), self.plan.backward.len());
         let (list, first) = match phase {
@@ -186,7 +180,11 @@ impl TrainShape {
         };
         for (i, d) in list.iter().enumerate() {
             pass.set_pipeline(&trainer.pipeline(d.kernel).pipeline);
-            pass.set_bind_group(0, &self.bind_groups[self.group_of[first + i]], &[d.uniform]);
+            let uniform = match d.uniform_accumulate {
+                Some(adds) if accumulate => adds,
+                _ => d.uniform,
+            };
+            pass.set_bind_group(0, &self.bind_groups[self.group_of[first + i]], &[uniform]);
             let [x, y, z] = d.workgroups;
             pass.dispatch_workgroups(x, y, z);
         }

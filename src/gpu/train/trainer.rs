@@ -29,8 +29,10 @@ pub struct GpuTrainer {
     params: wgpu::Buffer,
     grads: wgpu::Buffer,
     pipelines: BTreeMap<TrainKernel, TrainPipeline>,
-    /// The buffers of the last call shape (boxed: a trainer stays small to move).
+    /// The buffers of the last host call's shape (boxed: a trainer stays small to move).
     shape: Mutex<Option<Box<TrainShape>>>,
+    /// The buffers of the last shape recorded into an application's encoder.
+    pub(crate) encode_shape: Mutex<Option<Box<TrainShape>>>,
     pub(crate) optimizer: Mutex<Option<GpuOptimizer>>,
 }
 
@@ -82,6 +84,7 @@ impl GpuTrainer {
             grads,
             pipelines,
             shape: Mutex::new(None),
+            encode_shape: Mutex::new(None),
             optimizer: Mutex::new(None),
         })
     }
@@ -118,28 +121,44 @@ impl GpuTrainer {
             .expect("plans use only the kernels the trainer built for its configuration")
     }
 
-    /// Bytes of GPU memory the trainer holds: parameters and gradients, and the buffers of the
-    /// last call shape.
+    /// Bytes of GPU memory the trainer holds: parameters, gradients, optimizer state, and the
+    /// buffers of the last host call's shape and of the last encoded shape.
     pub fn gpu_buffer_bytes(&self) -> u64 {
-        let shape = self.shape.lock().unwrap_or_else(|p| p.into_inner());
-        self.params.size() + self.grads.size() + shape.as_ref().map_or(0, |s| s.bytes())
+        let shape = |slot: &Mutex<Option<Box<TrainShape>>>| {
+            let s = slot.lock().unwrap_or_else(|p| p.into_inner());
+            s.as_ref().map_or(0, |s| s.bytes())
+        };
+        self.params.size()
+            + self.grads.size()
+            + self.optimizer_state_bytes()
+            + shape(&self.shape)
+            + shape(&self.encode_shape)
     }
 
-    /// Runs the shape `(seq_len, batch)` of `f`, building its buffers on the first call.
+    /// Runs `f` on the host calls' shape `(seq_len, batch)`, building its buffers on the first
+    /// call of that shape.
     pub(crate) fn with_shape<T>(
         &self,
         seq_len: usize,
         batch: usize,
-        accumulate: bool,
         f: impl FnOnce(&TrainShape) -> Result<T>,
     ) -> Result<T> {
-        let mut cache = self.shape.lock().unwrap_or_else(|p| p.into_inner());
-        let fits = |s: &TrainShape| {
-            s.plan.seq_len == seq_len && s.plan.batch == batch && s.accumulate == accumulate
-        };
-        if !matches!(&*cache, Some(s) if fits(s)) {
+        self.shape_in(&self.shape, seq_len, batch, f)
+    }
+
+    /// Runs `f` on the shape `(seq_len, batch)` kept in `slot`, building it when `slot` holds
+    /// another.
+    pub(crate) fn shape_in<T>(
+        &self,
+        slot: &Mutex<Option<Box<TrainShape>>>,
+        seq_len: usize,
+        batch: usize,
+        f: impl FnOnce(&TrainShape) -> Result<T>,
+    ) -> Result<T> {
+        let mut cache = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if !matches!(&*cache, Some(s) if s.plan.seq_len == seq_len && s.plan.batch == batch) {
             *cache = None;
-            *cache = Some(Box::new(TrainShape::new(self, seq_len, batch, accumulate)?));
+            *cache = Some(Box::new(TrainShape::new(self, seq_len, batch)?));
         }
         f(cache.as_ref().expect("filled above"))
     }
@@ -161,7 +180,7 @@ impl GpuTrainer {
         let lstm = config.family() == Family::Lstm;
         let (t_len, n) = (p.seq_len, p.batch);
         let layers = config.num_layers;
-        self.with_shape(t_len, n, false, |shape| {
+        self.with_shape(t_len, n, |shape| {
             let buf = |b: Buf| shape.buffer(self, b);
             self.write_call(shape, &p);
             write_f32(ctx, buf(Buf::DOut((layers - 1) % 2)), 0, &g.output);
@@ -175,8 +194,8 @@ impl GpuTrainer {
                     label: Some("wgpu-rnn.train.forward_backward"),
                     timestamp_writes: None,
                 });
-                shape.record(self, &mut pass, Phase::Forward);
-                shape.record(self, &mut pass, Phase::Backward);
+                shape.record(self, &mut pass, Phase::Forward, false);
+                shape.record(self, &mut pass, Phase::Backward, false);
             }
             // Read back: output, h_n | c_n, grad_input, grad_h0 | grad_c0, the parameter grads.
             let width = config.num_directions() * config.output_hidden();
@@ -263,7 +282,7 @@ impl GpuTrainer {
         } else {
             target.data().to_vec()
         };
-        self.with_shape(p.seq_len, p.batch, false, |shape| {
+        self.with_shape(p.seq_len, p.batch, |shape| {
             let buf = |b: Buf| shape.buffer(self, b);
             self.write_call(shape, &p);
             write_f32(ctx, buf(Buf::Target), 0, &time_major);
@@ -279,9 +298,9 @@ impl GpuTrainer {
                     label: Some("wgpu-rnn.train.train_step"),
                     timestamp_writes: None,
                 });
-                shape.record(self, &mut pass, Phase::Forward);
-                shape.record(self, &mut pass, Phase::Loss);
-                shape.record(self, &mut pass, Phase::Backward);
+                shape.record(self, &mut pass, Phase::Forward, false);
+                shape.record(self, &mut pass, Phase::Loss, false);
+                shape.record(self, &mut pass, Phase::Backward, false);
             }
             let has_optimizer = self
                 .optimizer
@@ -326,6 +345,12 @@ impl GpuTrainer {
                 }
             })
             .collect()
+    }
+
+    /// Reads the parameter gradients back, under the parameters' `state_dict` names.
+    pub fn read_grads(&self) -> Result<Vec<(String, Tensor)>> {
+        let flat = self.read_flat(&self.grads, "reading the parameter gradients")?;
+        Ok(self.layout.unpack(&flat))
     }
 
     /// Reads the parameters back as a [`Model`] (to save it, or run it with
