@@ -1,85 +1,26 @@
 // gru_sequence: every step of a chunk of one GRU layer in ONE dispatch (a persistent kernel), for
 // models whose hidden state fits in workgroup memory. CPU twin: the step loop of
-// `cpu::forward_prepared` calling `cpu::gru_step`.
+// `reference::forward_prepared` calling `reference::gru_step`.
 //
-// Workgroup (b, 0, d) owns a slice of batch rows [b·slice, b·slice + slice) of direction d, where
-// slice = ceil(N / num_workgroups.x). It keeps h of its rows in workgroup memory (double-buffered,
-// as vec4 along k, zero-padded) and loops over the steps with a workgroupBarrier() between them:
-// no per-step dispatch. Within a step, invocation i computes hidden units j = i, i + WG, ... for
-// blocks of RB rows: each W_hh load (vec4: the r, z, n gates of unit j, lane-contiguous in j)
-// is reused across the block's rows, and each h load brings 4 inputs k at once (the same for
-// every invocation: a broadcast read). Where invocations are emulated by SIMD lanes and every
-// load costs per lane (Mesa 25.0 lavapipe), loads per multiply-add are what count; on GPUs the
-// same shape reads W_hh coalesced and h from workgroup memory without bank conflicts. Then as
-// `gru_step`: r = σ(gx_r + W_hr h), z = σ(gx_z + W_hz h), n = tanh(gx_n + r·(W_hn h + b_hn)),
-// h' = (1 − z)·n + z·h.
+// The workgroup's slice of rows, h in workgroup memory and the step loop: see
+// sequence_common.wgsl. Invocation i computes hidden units j = i, i + WG, ...: each W_hh load
+// (vec4: the r, z, n gates of unit j, lane-contiguous in j) serves the block's rows. Then as
+// `gru_step`: h' from the gates (`gru_cell`).
 //
 // At step s the forward direction handles t = s, the reverse t = len_n - 1 - s; a row with
-// s >= len_n keeps its state and writes 0 to output[s] (its direction's half). h is loaded from
-// the state buffer at the start of the dispatch and stored back at the end, so a sequence split
-// into chunks (projection chunks) continues where the previous dispatch stopped.
+// s >= len_n keeps its state and writes 0 to output[s] (its direction's half).
 //
 // Layouts: gx (D, chunk_cap, N, 4·C4); w_hh (D, H, H) of vec4 (r, z, n, 0 of unit j for input k),
 // K-major; b_hn (D, H); h states (L, D, N, H) with this layer at state_base; output (T, N, D·H).
+//
+// Composed after weights_f32.wgsl, prelude.wgsl, sequence_common.wgsl and cells.wgsl.
 
-// Keep in sync with `Params` in src/gpu/kernels.rs.
-struct Params {
-    batch: u32,
-    in_width: u32,
-    hidden: u32,
-    h_out: u32,
-    step: u32,
-    chunk_start: u32,
-    chunk_steps: u32,
-    chunk_cap: u32,
-    gx_cols4: u32,
-    out_width: u32,
-    state_base: u32,
-    cell_base: u32,
-}
-
-override WG: u32 = 64u;
-// vec4 entries of workgroup memory: 2 · SLICE_MAX · ceil(H / 4), SLICE_MAX the most rows a
-// workgroup holds.
-override HBUF: u32 = 256u;
-// Batch rows per register block (at most ROWS), chosen per call shape.
-override RB: u32 = 4u;
-// Largest register block. Keep in sync with `SEQUENCE_ROWS` in src/gpu/kernels.rs.
-const ROWS: u32 = 8u;
-// Keep each invocation's W_hh column (its unit's 3 gates for every input k) in private memory for
-// the whole dispatch instead of reloading it every step: for H <= WG (one unit per invocation) and
-// H <= KMAX. Chosen for CPU adapters, where private memory is the host's stack and cache.
-override CACHE_W: bool = false;
-const KMAX: u32 = 64u;
-
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
-@group(0) @binding(2) var<storage, read> w_hh: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> b_hn: array<f32>;
+@group(0) @binding(2) var<storage, read> w_hh: array<W4>;
+@group(0) @binding(3) var<storage, read> b_hn: array<W>;
 @group(0) @binding(4) var<storage, read> lengths: array<u32>;
 @group(0) @binding(5) var<storage, read_write> h: array<f32>;
 @group(0) @binding(6) var<storage, read_write> output: array<f32>;
-
-var<workgroup> hbuf: array<vec4<f32>, HBUF>;
-
-// NaN test on the bits, which no floating-point optimisation may drop.
-fn is_nan(x: f32) -> bool {
-    return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
-}
-
-// Logistic sigmoid without overflow; NaN stays NaN.
-fn sigmoid(x: f32) -> f32 {
-    let e = exp(-abs(x));
-    let s = 1.0 / (1.0 + e);
-    return select(select(e * s, s, x >= 0.0), x, is_nan(x));
-}
-
-// tanh without overflow for large |x| (some drivers' tanh returns NaN past |x| ~ 44); NaN stays NaN.
-fn tanh_stable(x: f32) -> f32 {
-    let e = exp(-2.0 * abs(x));
-    let t = (1.0 - e) / (1.0 + e);
-    return select(select(-t, t, x >= 0.0), x, is_nan(x));
-}
 
 @compute @workgroup_size(WG, 1, 1)
 fn main(
@@ -89,73 +30,28 @@ fn main(
 ) {
     let hidden = params.hidden;
     let h4 = (hidden + 3u) / 4u;
-    let n_rows = params.batch;
-    let slice = (n_rows + groups.x - 1u) / groups.x;
-    let n0 = min(wid.x * slice, n_rows);
-    let rows = min(slice, n_rows - n0);
+    let block = begin_rows(lid.x, wid, groups, hidden);
+    let n0 = block.n0;
+    let rows = block.rows;
+    let state = block.state;
     let d = wid.z;
     let half = HBUF / 2u;
-    let state = params.state_base + (d * n_rows + n0) * hidden;
-    // Padding (k >= H) and rows past the slice stay 0 in both halves: register blocks read them.
-    for (var i = lid.x; i < HBUF; i += WG) {
-        hbuf[i] = vec4<f32>(0.0);
-    }
-    workgroupBarrier();
-    for (var i = lid.x; i < rows * hidden; i += WG) {
-        let k = i % hidden;
-        hbuf[(i / hidden) * h4 + k / 4u][k % 4u] = h[state + i];
-    }
-    workgroupBarrier();
 
-    let gx_stride = params.gx_cols4 * 4u;
     let w_base = d * hidden * hidden;
-    var wreg: array<vec4<f32>, KMAX>;
     if CACHE_W {
-        let j = min(lid.x, hidden - 1u);
-        for (var k = 0u; k < KMAX; k++) {
-            wreg[k] = select(vec4<f32>(0.0), w_hh[w_base + min(k, hidden - 1u) * hidden + j], k < hidden);
-        }
+        cache_w(w_base + min(lid.x, hidden - 1u), hidden, hidden);
     }
     var cur = 0u;
     let end = params.chunk_start + params.chunk_steps;
     for (var s = params.chunk_start; s < end; s++) {
         let src = cur * half;
         let dst = half - src;
-        let gx_base = d * params.chunk_cap * n_rows + (s - params.chunk_start) * n_rows;
         for (var rb = 0u; rb < rows; rb += RB) {
-            // A uniform loop (every invocation runs every iteration, the last ones on a clamped
-            // unit whose results they drop): measured on lavapipe, the same work in a loop whose
-            // trip count differs between invocations (j = lid; j < H; j += WG) ran 2.6x slower,
-            // every load in it going through the execution mask.
+            // A uniform loop over the units (see sequence_common.wgsl).
             for (var j0 = 0u; j0 < hidden; j0 += WG) {
                 let j = min(j0 + lid.x, hidden - 1u);
                 let mine = j0 + lid.x < hidden;
-                var acc: array<vec4<f32>, ROWS>;
-                let hb = src + rb * h4;
-                for (var k4 = 0u; k4 < h4; k4++) {
-                    // Rows k >= H of W_hh do not exist: a clamped read, zeroed.
-                    let k = 4u * k4;
-                    var w0: vec4<f32>;
-                    var w1: vec4<f32>;
-                    var w2: vec4<f32>;
-                    var w3: vec4<f32>;
-                    if CACHE_W {
-                        w0 = wreg[k];
-                        w1 = wreg[k + 1u];
-                        w2 = wreg[k + 2u];
-                        w3 = wreg[k + 3u];
-                    } else {
-                        let w_at = w_base + j;
-                        w0 = w_hh[w_at + k * hidden];
-                        w1 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 1u, hidden - 1u) * hidden], k + 1u < hidden);
-                        w2 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 2u, hidden - 1u) * hidden], k + 2u < hidden);
-                        w3 = select(vec4<f32>(0.0), w_hh[w_at + min(k + 3u, hidden - 1u) * hidden], k + 3u < hidden);
-                    }
-                    for (var r = 0u; r < RB; r++) {
-                        let x = hbuf[hb + r * h4 + k4];
-                        acc[r] += w0 * x.x + w1 * x.y + w2 * x.z + w3 * x.w;
-                    }
-                }
+                var acc = recurrent_sums(w_base + j, hidden, hidden, src + rb * h4);
                 for (var r = 0u; r < RB; r++) {
                     let m = rb + r;
                     if m >= rows {
@@ -168,31 +64,17 @@ fn main(
                         continue;
                     }
                     if s >= len {
-                        hbuf[dst + own][j % 4u] = hbuf[src + own][j % 4u];
-                        output[(s * n_rows + n) * params.out_width + d * hidden + j] = 0.0;
+                        keep_h(src, dst, own, j % 4u, s, n, d * hidden + j);
                         continue;
                     }
-                    var t = s;
-                    if d == 1u {
-                        t = len - 1u - s;
-                    }
-                    let g = (gx_base + n) * gx_stride + j;
-                    let r_gate = sigmoid(gx[g] + acc[r].x);
-                    let z_gate = sigmoid(gx[g + hidden] + acc[r].y);
-                    let n_gate = tanh_stable(gx[g + 2u * hidden] + r_gate * (acc[r].z + b_hn[d * hidden + j]));
-                    let h_new = (1.0 - z_gate) * n_gate + z_gate * hbuf[src + own][j % 4u];
-                    hbuf[dst + own][j % 4u] = h_new;
-                    output[(t * n_rows + n) * params.out_width + d * hidden + j] = h_new;
+                    let b = f32(b_hn[d * hidden + j]);
+                    let h_new = gru_cell(acc[r], gx_at(d, s, n) + j, hidden, b, hbuf[src + own][j % 4u]);
+                    emit_h(dst, own, j % 4u, step_time(s, len, d), n, d * hidden + j, h_new);
                 }
             }
         }
         workgroupBarrier();
         cur = 1u - cur;
     }
-
-    let last = cur * half;
-    for (var i = lid.x; i < rows * hidden; i += WG) {
-        let k = i % hidden;
-        h[state + i] = hbuf[last + (i / hidden) * h4 + k / 4u][k % 4u];
-    }
+    store_h(lid.x, state, rows, hidden, cur * half);
 }

@@ -1,5 +1,6 @@
 // input_projection: gx = X·W_ihᵀ + bias for every (step, batch row) of a chunk of steps of one
-// layer, both directions in one dispatch (workgroup z = direction). CPU twin: `cpu::input_projection`.
+// layer, both directions in one dispatch (workgroup z = direction). CPU twin:
+// `reference::input_projection`.
 //
 // Rows are indexed by step s, not time: the reverse direction gathers x at t = len_n - 1 - s for
 // its row n (s < len_n), so each step kernel reads row s of its own direction. Columns are the
@@ -11,22 +12,8 @@
 //
 // Layouts: x (T, N, K); w_ih (D, K, C4) vec4, K-major (the transpose of weight_ih, padded);
 // bias (D, C4) vec4 (b_ih + b_hh, but b_ih alone for the GRU n gate); gx (D, chunk_cap, N, C4).
-
-// Keep in sync with `Params` in src/gpu/kernels.rs.
-struct Params {
-    batch: u32,
-    in_width: u32,
-    hidden: u32,
-    h_out: u32,
-    step: u32,
-    chunk_start: u32,
-    chunk_steps: u32,
-    chunk_cap: u32,
-    gx_cols4: u32,
-    out_width: u32,
-    state_base: u32,
-    cell_base: u32,
-}
+//
+// Composed after weights_f32.wgsl and prelude.wgsl (`params`, `step_time`).
 
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 4u;
@@ -37,10 +24,9 @@ const COLS: u32 = 4u;
 // Terms per partial sum along K.
 const K_BLOCK: u32 = 16u;
 
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w_ih: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> w_ih: array<W4>;
+@group(0) @binding(3) var<storage, read> bias: array<W4>;
 @group(0) @binding(4) var<storage, read> lengths: array<u32>;
 @group(0) @binding(5) var<storage, read_write> gx: array<vec4<f32>>;
 
@@ -71,14 +57,9 @@ fn main(
         let m = min(m0 + r, rows - 1u);
         let s = params.chunk_start + m / n_rows;
         let n = m % n_rows;
-        let len = lengths[n];
-        var t = s;
-        if d == 1u && s < len {
-            t = len - 1u - s;
-        }
-        src[r] = (t * n_rows + n) * k_len;
+        src[r] = (step_time(s, lengths[n], d) * n_rows + n) * k_len;
         for (var q = 0u; q < COLS; q++) {
-            acc[r][q] = bias[d * cols + col[q]];
+            acc[r][q] = vec4<f32>(bias[d * cols + col[q]]);
         }
     }
     // Sums in blocks of K_BLOCK terms added to the total: the rounding error of a long f32 sum
@@ -91,7 +72,7 @@ fn main(
         for (var k = k0; k < k_end; k++) {
             var w: array<vec4<f32>, COLS>;
             for (var q = 0u; q < COLS; q++) {
-                w[q] = w_ih[w_base + k * cols + col[q]];
+                w[q] = vec4<f32>(w_ih[w_base + k * cols + col[q]]);
             }
             for (var r = 0u; r < ROWS; r++) {
                 let xs = x[src[r] + k];

@@ -4,16 +4,16 @@
 //! Each kernel has one name everywhere: the file `shaders/NAME.wgsl`, the CPU twin in
 //! [`crate::reference`], the [`Kernel`] variant and the wgpu label `"wgpu-rnn.NAME"`.
 
-use crate::config::{Family, RnnConfig};
+use crate::config::{Family, Nonlinearity, RnnConfig};
 
 /// Batch rows one step-kernel invocation computes. Keep in sync with `ROWS` in
-/// `shaders/{rnn,lstm,gru}_step.wgsl` and `shaders/lstm_projection.wgsl`.
+/// `shaders/step_common.wgsl` (checked by `tests/gpu_shaders.rs`).
 pub const STEP_ROWS: u32 = 4;
 /// Rows (step × batch row) one input-projection invocation computes. Keep in sync with `ROWS` in
 /// `shaders/input_projection.wgsl`.
 pub const PROJECTION_ROWS: u32 = 8;
 /// Most batch rows one register block of a sequence kernel covers (its `RB` override is 1, 2, 4
-/// or this). Keep in sync with `ROWS` in `shaders/{rnn,lstm,gru}_sequence.wgsl`.
+/// or this). Keep in sync with `ROWS` in `shaders/sequence_common.wgsl`.
 pub const SEQUENCE_ROWS: u32 = 8;
 /// vec4 columns one input-projection invocation computes (`c`, `c + WG_X`, ...). Keep in sync with
 /// `COLS` in `shaders/input_projection.wgsl`.
@@ -28,7 +28,7 @@ pub const PARAMS_STRIDE: u64 = 256;
 
 /// The uniform every kernel reads through a dynamic offset into the per-step table.
 ///
-/// Keep in sync with `struct Params` in every `shaders/*.wgsl` (checked by `tests/gpu_shaders.rs`).
+/// Keep in sync with `struct Params` in `shaders/prelude.wgsl` (checked by `tests/gpu_shaders.rs`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct Params {
@@ -95,6 +95,63 @@ pub enum Kernel {
     GruSequence,
 }
 
+/// A shared WGSL file, `shaders/NAME.wgsl`, composed in front of the kernels that list it in
+/// [`Kernel::parts`]. Each is declared once there and never repeated in a kernel's own file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// `weights_f32.wgsl`: the weight element type (`W`, `W4`), first in every kernel.
+    WeightsF32,
+    /// `prelude.wgsl`: [`Params`] and its binding, the NaN test, the numerically safe
+    /// activations, and the step, output and projection index helpers. Every kernel has it.
+    Prelude,
+    /// `step_common.wgsl`: the per-step kernels' workgroup size, row block and row updates.
+    StepCommon,
+    /// `step_gates.wgsl`: `lstm_step`'s and `gru_step`'s W_hh·h of a unit's 4 gates.
+    StepGates,
+    /// `sequence_common.wgsl`: the sequence kernels' tiling overrides, h in workgroup memory,
+    /// the W_hh·h register-block loop and the row updates.
+    SequenceCommon,
+    /// `cells.wgsl`: the LSTM and GRU cell updates from their gate pre-activations, for the
+    /// step and sequence kernels of those families.
+    Cells,
+}
+
+impl Part {
+    /// Every part.
+    pub const ALL: [Part; 6] = [
+        Part::WeightsF32,
+        Part::Prelude,
+        Part::StepCommon,
+        Part::StepGates,
+        Part::SequenceCommon,
+        Part::Cells,
+    ];
+
+    /// Its file name without `.wgsl`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::WeightsF32 => "weights_f32",
+            Part::Prelude => "prelude",
+            Part::StepCommon => "step_common",
+            Part::StepGates => "step_gates",
+            Part::SequenceCommon => "sequence_common",
+            Part::Cells => "cells",
+        }
+    }
+
+    /// The WGSL text.
+    pub fn source(self) -> &'static str {
+        match self {
+            Part::WeightsF32 => include_str!("../../shaders/weights_f32.wgsl"),
+            Part::Prelude => include_str!("../../shaders/prelude.wgsl"),
+            Part::StepCommon => include_str!("../../shaders/step_common.wgsl"),
+            Part::StepGates => include_str!("../../shaders/step_gates.wgsl"),
+            Part::SequenceCommon => include_str!("../../shaders/sequence_common.wgsl"),
+            Part::Cells => include_str!("../../shaders/cells.wgsl"),
+        }
+    }
+}
+
 /// What sits at a binding: the position in a kernel's list is its `@binding` index in group 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Binding {
@@ -149,8 +206,8 @@ impl Kernel {
         }
     }
 
-    /// The WGSL source.
-    pub fn source(self) -> &'static str {
+    /// Its own file, `shaders/NAME.wgsl` (without the parts composed in front of it).
+    pub fn file_source(self) -> &'static str {
         match self {
             Kernel::InputProjection => include_str!("../../shaders/input_projection.wgsl"),
             Kernel::RnnStep => include_str!("../../shaders/rnn_step.wgsl"),
@@ -161,6 +218,34 @@ impl Kernel {
             Kernel::LstmSequence => include_str!("../../shaders/lstm_sequence.wgsl"),
             Kernel::GruSequence => include_str!("../../shaders/gru_sequence.wgsl"),
         }
+    }
+
+    /// The shared files composed in front of its own file, in order: the weight type, the
+    /// [`Part::Prelude`], then what its kind of kernel shares.
+    pub fn parts(self) -> &'static [Part] {
+        use Part::{Cells, Prelude, SequenceCommon, StepCommon, StepGates, WeightsF32};
+        match self {
+            Kernel::InputProjection => &[WeightsF32, Prelude],
+            Kernel::RnnStep | Kernel::LstmProjection => &[WeightsF32, Prelude, StepCommon],
+            Kernel::LstmStep | Kernel::GruStep => {
+                &[WeightsF32, Prelude, StepCommon, StepGates, Cells]
+            }
+            Kernel::RnnSequence => &[WeightsF32, Prelude, SequenceCommon],
+            Kernel::LstmSequence | Kernel::GruSequence => {
+                &[WeightsF32, Prelude, SequenceCommon, Cells]
+            }
+        }
+    }
+
+    /// The WGSL module wgpu compiles: its [`Kernel::parts`] and its own file, concatenated whole
+    /// (WGSL resolves module-scope names in any order, so a part may use what the kernel
+    /// declares, such as its `output` binding).
+    pub fn source(self) -> String {
+        self.parts()
+            .iter()
+            .map(|part| part.source())
+            .chain([self.file_source()])
+            .collect()
     }
 
     /// The bindings of group 0, in `@binding` order.
@@ -330,6 +415,32 @@ fn row_vec4s(config: &RnnConfig) -> (u32, u32) {
     (vec4s(config.output_hidden()).saturating_mul(2), u)
 }
 
+/// What the plan decision reads of an adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// A CPU adapter (lavapipe, llvmpipe, WARP, SwiftShader), where one workgroup runs on one
+    /// host thread.
+    pub cpu: bool,
+    /// Host threads: the workgroups a CPU adapter runs at once.
+    pub cores: u32,
+    /// `max_compute_workgroup_storage_size`, bytes.
+    pub workgroup_storage: u32,
+    /// `max_compute_invocations_per_workgroup`.
+    pub invocations: u32,
+}
+
+impl Target {
+    /// The target of an adapter with `limits`, on this host.
+    pub fn of(info: &wgpu::AdapterInfo, limits: &wgpu::Limits) -> Self {
+        Self {
+            cpu: info.device_type == wgpu::DeviceType::Cpu,
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+            workgroup_storage: limits.max_compute_workgroup_storage_size,
+            invocations: limits.max_compute_invocations_per_workgroup,
+        }
+    }
+}
+
 /// Workgroup shapes chosen per model, passed to the kernels as `override` constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tiling {
@@ -369,8 +480,13 @@ impl Tiling {
         limits: &wgpu::Limits,
         choice: PlanChoice,
     ) -> Self {
+        Self::for_target(config, &Target::of(info, limits), choice)
+    }
+
+    /// [`Tiling::for_device`] from what it reads of the adapter.
+    pub fn for_target(config: &RnnConfig, target: &Target, choice: PlanChoice) -> Self {
         let mut tiling = Self::for_config(config);
-        let cpu = info.device_type == wgpu::DeviceType::Cpu;
+        let cpu = target.cpu;
         let wanted = match choice {
             PlanChoice::PerStep => false,
             PlanChoice::Sequence => true,
@@ -379,7 +495,7 @@ impl Tiling {
         // One vec4 is kept for the kernel's 1-entry `UBUF` without a projection.
         let (h_row, u_row) = row_vec4s(config);
         let per_row = h_row.saturating_add(u_row);
-        let vec4s = (limits.max_compute_workgroup_storage_size / 16).saturating_sub(1);
+        let vec4s = (target.workgroup_storage / 16).saturating_sub(1);
         // Rows that fit: whole register blocks, or a power of two below one.
         let fit = vec4s / per_row.max(1);
         let fit = if fit >= SEQUENCE_ROWS {
@@ -392,7 +508,7 @@ impl Tiling {
         if !wanted || fit == 0 {
             return tiling;
         }
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+        let cores = target.cores;
         let (wg_max, slice_max, parallel) = if cpu {
             (STEP_WORKGROUP_MAX, fit.min(64), Some(cores))
         } else {
@@ -402,7 +518,7 @@ impl Tiling {
             && cpu
             && config.family() != Family::Rnn
             && config.hidden_size > SEQUENCE_CPU_SERIAL_MAX_HIDDEN;
-        let wg_max = wg_max.min(limits.max_compute_invocations_per_workgroup);
+        let wg_max = wg_max.min(target.invocations);
         // The RNN kernel's invocations own 4 units each (vec4 of W_hh), the others one unit.
         let units = if config.family() == Family::Rnn {
             config.hidden_size.div_ceil(4)
@@ -441,6 +557,129 @@ fn narrow(units: usize, max: u32) -> u32 {
 /// `G·H` rounded up to a multiple of 4, divided by 4: the vec4 columns of the projection.
 pub fn gx_cols4(config: &RnnConfig) -> usize {
     (config.gate_count() * config.hidden_size).div_ceil(4)
+}
+
+/// One pipeline a plan builds: a kernel and the values of its `override` constants.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Variant {
+    /// The kernel.
+    pub kernel: Kernel,
+    /// Its override constants, by name.
+    pub constants: Vec<(&'static str, f64)>,
+}
+
+impl Kernel {
+    /// The `override` constants of its pipeline for `config` with `tiling`; `block_rows` is a
+    /// sequence kernel's register block `RB` (1, 2, 4 or [`SEQUENCE_ROWS`]; unused by the
+    /// others). `None` for a sequence kernel when `tiling` has no sequence plan.
+    pub fn constants(
+        self,
+        config: &RnnConfig,
+        tiling: &Tiling,
+        block_rows: u32,
+    ) -> Option<Vec<(&'static str, f64)>> {
+        let relu = ("RELU", f64::from(config.nonlinearity == Nonlinearity::Relu));
+        let proj = ("PROJ", f64::from(config.proj_size > 0));
+        let step_wg = ("WG", f64::from(tiling.step));
+        let sequence = |own: &[(&'static str, f64)]| {
+            let seq = tiling.sequence?;
+            let mut constants = vec![
+                ("WG", f64::from(seq.wg)),
+                ("HBUF", f64::from(seq.hbuf(config))),
+                ("RB", f64::from(block_rows)),
+                ("CACHE_W", f64::from(seq.cache_weights)),
+            ];
+            constants.extend_from_slice(own);
+            Some(constants)
+        };
+        match self {
+            Kernel::InputProjection => {
+                let (wg_x, wg_y) = tiling.projection;
+                Some(vec![("WG_X", f64::from(wg_x)), ("WG_Y", f64::from(wg_y))])
+            }
+            Kernel::RnnStep => Some(vec![step_wg, relu]),
+            Kernel::LstmStep => Some(vec![step_wg, proj]),
+            Kernel::GruStep => Some(vec![step_wg]),
+            Kernel::LstmProjection => Some(vec![("WG", f64::from(tiling.lstm_projection))]),
+            Kernel::RnnSequence => sequence(&[relu]),
+            Kernel::LstmSequence => {
+                let ubuf = tiling.sequence.map_or(1, |seq| seq.ubuf(config));
+                sequence(&[proj, ("UBUF", f64::from(ubuf))])
+            }
+            Kernel::GruSequence => sequence(&[]),
+        }
+    }
+}
+
+/// Every pipeline the plans build for `config` on `target`, under every [`PlanChoice`] and for
+/// every register block a call shape can get: the per-step kernels of its family, and the
+/// sequence kernel with `RB` = 1, 2, 4 and [`SEQUENCE_ROWS`] where a sequence tiling fits.
+pub fn variants_for(config: &RnnConfig, target: &Target) -> Vec<Variant> {
+    let mut out: Vec<Variant> = Vec::new();
+    let mut add = |kernel: Kernel, constants: Option<Vec<(&'static str, f64)>>| {
+        if let Some(constants) = constants {
+            let variant = Variant { kernel, constants };
+            if !out.contains(&variant) {
+                out.push(variant);
+            }
+        }
+    };
+    for choice in [PlanChoice::Auto, PlanChoice::PerStep, PlanChoice::Sequence] {
+        let tiling = Tiling::for_target(config, target, choice);
+        let family = config.family();
+        let mut kernels = vec![Kernel::InputProjection, Kernel::step(family)];
+        if config.proj_size > 0 {
+            kernels.push(Kernel::LstmProjection);
+        }
+        for kernel in kernels {
+            add(kernel, kernel.constants(config, &tiling, 0));
+        }
+        for rb in [1, 2, 4, SEQUENCE_ROWS] {
+            let kernel = Kernel::sequence(family);
+            add(kernel, kernel.constants(config, &tiling, rb));
+        }
+    }
+    out
+}
+
+/// Every kernel × override combination the plans use, over a catalogue of models and adapters:
+/// each family (the RNN with tanh and relu, the LSTM with and without a projection) with hidden
+/// sizes on both sides of each threshold of the plan decision (cached weights, serial sequence,
+/// the GPU's sequence limit, a hidden size no multiple of 4), on a CPU adapter (lavapipe's
+/// limits) and a GPU (wgpu's default limits, 256 invocations). Deduplicated; for translating and
+/// validating every pipeline without a device.
+pub fn all_variants() -> Vec<Variant> {
+    let cpu = Target {
+        cpu: true,
+        cores: 2,
+        workgroup_storage: 32768,
+        invocations: 1024,
+    };
+    let gpu = Target {
+        cpu: false,
+        cores: 1,
+        workgroup_storage: 16384,
+        invocations: 256,
+    };
+    let mut configs = Vec::new();
+    for hidden in [7, 64, 130, 300] {
+        configs.push(RnnConfig::rnn(5, hidden));
+        configs.push(RnnConfig::rnn(5, hidden).with_nonlinearity(Nonlinearity::Relu));
+        configs.push(RnnConfig::lstm(5, hidden));
+        configs.push(RnnConfig::lstm(5, hidden).with_proj_size(hidden / 2));
+        configs.push(RnnConfig::gru(5, hidden));
+    }
+    let mut out: Vec<Variant> = Vec::new();
+    for config in &configs {
+        for target in [&cpu, &gpu] {
+            for variant in variants_for(config, target) {
+                if !out.contains(&variant) {
+                    out.push(variant);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// One kernel's layout and pipeline.
@@ -542,36 +781,19 @@ pub struct Pipelines {
 impl Pipelines {
     /// Builds the pipelines of `config` with `tiling`.
     pub fn new(device: &wgpu::Device, config: &RnnConfig, tiling: &Tiling) -> Self {
-        let (wg_x, wg_y) = tiling.projection;
-        let input_projection = build_pipeline(
-            device,
-            Kernel::InputProjection,
-            &[("WG_X", f64::from(wg_x)), ("WG_Y", f64::from(wg_y))],
-        );
-        let wg = ("WG", tiling.step as f64);
-        let relu = f64::from(config.nonlinearity == crate::config::Nonlinearity::Relu);
-        let proj = f64::from(config.proj_size > 0);
-        let kernel = Kernel::step(config.family());
-        let step = match config.family() {
-            Family::Rnn => build_pipeline(device, kernel, &[wg, ("RELU", relu)]),
-            Family::Lstm => build_pipeline(device, kernel, &[wg, ("PROJ", proj)]),
-            Family::Gru => build_pipeline(device, kernel, &[wg]),
+        let build = |kernel: Kernel| {
+            let constants = kernel
+                .constants(config, tiling, 0)
+                .expect("per-step kernels have constants for every tiling");
+            build_pipeline(device, kernel, &constants)
         };
-        let lstm_projection = (config.proj_size > 0).then(|| {
-            build_pipeline(
-                device,
-                Kernel::LstmProjection,
-                &[("WG", tiling.lstm_projection as f64)],
-            )
-        });
-        let sequence_layout = tiling
-            .sequence
-            .map(|_| bind_group_layout(device, Kernel::sequence(config.family())));
         Self {
-            input_projection,
-            step,
-            lstm_projection,
-            sequence_layout,
+            input_projection: build(Kernel::InputProjection),
+            step: build(Kernel::step(config.family())),
+            lstm_projection: (config.proj_size > 0).then(|| build(Kernel::LstmProjection)),
+            sequence_layout: tiling
+                .sequence
+                .map(|_| bind_group_layout(device, Kernel::sequence(config.family()))),
         }
     }
 
@@ -583,23 +805,9 @@ impl Pipelines {
         tiling: &Tiling,
         block_rows: u32,
     ) -> Option<wgpu::ComputePipeline> {
-        let (seq, layout) = (tiling.sequence?, self.sequence_layout.as_ref()?);
         let kernel = Kernel::sequence(config.family());
-        let relu = f64::from(config.nonlinearity == crate::config::Nonlinearity::Relu);
-        let mut constants = vec![
-            ("WG", f64::from(seq.wg)),
-            ("HBUF", f64::from(seq.hbuf(config))),
-            ("RB", f64::from(block_rows)),
-        ];
-        match config.family() {
-            Family::Rnn => constants.push(("RELU", relu)),
-            Family::Lstm => {
-                constants.push(("PROJ", f64::from(config.proj_size > 0)));
-                constants.push(("UBUF", f64::from(seq.ubuf(config))));
-            }
-            Family::Gru => {}
-        }
-        constants.push(("CACHE_W", f64::from(seq.cache_weights)));
+        let constants = kernel.constants(config, tiling, block_rows)?;
+        let layout = self.sequence_layout.as_ref()?;
         Some(build_pipeline_with_layout(
             device, kernel, layout, &constants,
         ))
