@@ -13,7 +13,7 @@
 // Layouts: gx (D, chunk_cap, N, 4·C4); w_hh (D, H, H) of vec4 (r, z, n, 0 of unit j for input k),
 // K-major; b_hn (D, H); h states (L, D, N, H) with this layer at state_base; output (T, N, D·H).
 //
-// Composed after weights_f32.wgsl, prelude.wgsl, sequence_common.wgsl and cells.wgsl.
+// Composed after weights_f32.wgsl, prelude.wgsl, params.wgsl, sequence_common.wgsl and cells.wgsl.
 
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
 @group(0) @binding(2) var<storage, read> w_hh: array<W4>;

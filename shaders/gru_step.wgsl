@@ -9,8 +9,8 @@
 // Layouts: gx (D, chunk_cap, N, 4·C4); w_hh (D, K, H) of vec4 (r, z, n, 0 of unit j for input k),
 // K = H; b_hn (D, H); states (L, D, N, H) with this layer at state_base; output (T, N, D·H).
 //
-// Composed after weights_f32.wgsl, prelude.wgsl, step_common.wgsl, step_gates.wgsl (`gate_sums`)
-// and cells.wgsl (`gru_cell`).
+// Composed after weights_f32.wgsl, prelude.wgsl, params.wgsl, step_common.wgsl, step_gates.wgsl
+// (`gate_sums`) and cells.wgsl (`gru_cell`).
 
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
 @group(0) @binding(2) var<storage, read> w_hh: array<W4>;

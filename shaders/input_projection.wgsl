@@ -13,7 +13,7 @@
 // Layouts: x (T, N, K); w_ih (D, K, C4) vec4, K-major (the transpose of weight_ih, padded);
 // bias (D, C4) vec4 (b_ih + b_hh, but b_ih alone for the GRU n gate); gx (D, chunk_cap, N, C4).
 //
-// Composed after weights_f32.wgsl and prelude.wgsl (`params`, `step_time`).
+// Composed after weights_f32.wgsl, prelude.wgsl (`step_time`) and params.wgsl (`params`).
 
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 4u;

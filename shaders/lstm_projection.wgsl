@@ -8,8 +8,8 @@
 // Layouts: w_hr (D, H, P), K-major (the transpose of weight_hr); u (D, N, H); h states
 // (L, D, N, P) with this layer at state_base; output (T, N, D·P).
 //
-// Composed after weights_f32.wgsl, prelude.wgsl and step_common.wgsl (`WG`, `ROWS`, the row
-// block, `keep_row`, `emit_row`).
+// Composed after weights_f32.wgsl, prelude.wgsl, params.wgsl and step_common.wgsl (`WG`, `ROWS`,
+// the row block, `keep_row`, `emit_row`).
 
 @group(0) @binding(1) var<storage, read> w_hr: array<W>;
 @group(0) @binding(2) var<storage, read> lengths: array<u32>;

@@ -21,7 +21,7 @@
 // placeholder without a projection); h states (L, D, N, H_out) with this layer at state_base;
 // c (L, D, N, H) at cell_base; output (T, N, D·H_out).
 //
-// Composed after weights_f32.wgsl, prelude.wgsl, sequence_common.wgsl and cells.wgsl.
+// Composed after weights_f32.wgsl, prelude.wgsl, params.wgsl, sequence_common.wgsl and cells.wgsl.
 
 // With a projection: u of the slice's rows, SLICE_MAX · ceil(H / 4) vec4 (1, unused, without).
 override PROJ: bool = false;

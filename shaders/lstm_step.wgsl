@@ -16,8 +16,8 @@
 // K = H_out; h states (L, D, N, H_out) with this layer at state_base; c (L, D, N, H) at cell_base;
 // output (T, N, D·H_out).
 //
-// Composed after weights_f32.wgsl, prelude.wgsl, step_common.wgsl, step_gates.wgsl (`gate_sums`)
-// and cells.wgsl (`lstm_gates`, `lstm_cell`).
+// Composed after weights_f32.wgsl, prelude.wgsl, params.wgsl, step_common.wgsl, step_gates.wgsl
+// (`gate_sums`) and cells.wgsl (`lstm_gates`, `lstm_cell`).
 
 override PROJ: bool = false;
 

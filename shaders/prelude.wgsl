@@ -1,25 +1,9 @@
-// prelude: what every kernel shares, declared once. `src/gpu/kernels.rs` composes each kernel as
-// the weight-type file (`weights_f32.wgsl`), this prelude, the parts its family shares, then the
-// kernel's own file (plain concatenation: WGSL resolves module-scope names in any order).
-
-// The uniform every kernel reads through a dynamic offset into the per-step table. Keep in sync
-// with `Params` in src/gpu/kernels.rs (checked by tests/gpu_shaders.rs).
-struct Params {
-    batch: u32,
-    in_width: u32,
-    hidden: u32,
-    h_out: u32,
-    step: u32,
-    chunk_start: u32,
-    chunk_steps: u32,
-    chunk_cap: u32,
-    gx_cols4: u32,
-    out_width: u32,
-    state_base: u32,
-    cell_base: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// prelude: the numerically safe activations, the NaN test and the direction's time of a step,
+// declared once for every kernel that computes gates: the forward kernels (`src/gpu/kernels.rs`
+// composes each as the weight type `weights_f32.wgsl`, this prelude, `params.wgsl`, the parts its
+// family shares, then its own file) and the training step kernels (`shaders/train/`, see
+// `src/gpu/train/kernels.rs`). Plain concatenation of whole files: WGSL resolves module-scope
+// names in any order.
 
 // NaN test on the bits, which no floating-point optimisation may drop.
 fn is_nan(x: f32) -> bool {
@@ -56,16 +40,4 @@ fn step_time(s: u32, len: u32, d: u32) -> u32 {
         return len - 1u - s;
     }
     return s;
-}
-
-// The element of row n's time-t output (T, N, D·H_out) at column col.
-fn output_at(t: u32, n: u32, col: u32) -> u32 {
-    return (t * params.batch + n) * params.out_width + col;
-}
-
-// The first element of row n's gate pre-activations at step s of direction d in the projection
-// buffer gx (D, chunk_cap, N, 4·C4), which holds the steps of the current chunk.
-fn gx_at(d: u32, s: u32, n: u32) -> u32 {
-    let batch = params.batch;
-    return (d * params.chunk_cap * batch + (s - params.chunk_start) * batch + n) * params.gx_cols4 * 4u;
 }

@@ -13,7 +13,7 @@
 // Layouts: gx (D, chunk_cap, N, 4·C4); w_hh (D, H, ⌈H/4⌉) of vec4 (units 4u..4u+3 for input k),
 // K-major, zero-padded; h states (L, D, N, H) with this layer at state_base; output (T, N, D·H).
 //
-// Composed after weights_f32.wgsl, prelude.wgsl and sequence_common.wgsl.
+// Composed after weights_f32.wgsl, prelude.wgsl, params.wgsl and sequence_common.wgsl.
 
 override RELU: bool = false;
 

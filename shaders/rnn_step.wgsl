@@ -8,8 +8,8 @@
 // Layouts: gx (D, chunk_cap, N, 4·C4); w_hh (D, K, 4·⌈H/4⌉), K-major (K = H), rows zero-padded to
 // a multiple of 4 units; states (L, D, N, H) with this layer at state_base; output (T, N, D·H).
 //
-// Composed after weights_f32.wgsl, prelude.wgsl and step_common.wgsl (`WG`, `ROWS`, the row
-// block, `keep_row`, `emit_row`).
+// Composed after weights_f32.wgsl, prelude.wgsl, params.wgsl and step_common.wgsl (`WG`, `ROWS`,
+// the row block, `keep_row`, `emit_row`).
 
 override RELU: bool = false;
 

@@ -1,8 +1,8 @@
 //! The WGSL kernels without a GPU: every file in `shaders/` is a kernel or a shared part, every
 //! kernel is composed of whole files (its parts, then its own file), and each composed kernel
 //! validates with naga, alone and with every set of `override` values the plans use
-//! ([`all_variants`]). The Rust side agrees with the WGSL side: `Params` (declared once, in the
-//! prelude), each kernel's binding list, and the `ROWS` tile constants.
+//! ([`all_variants`]). The Rust side agrees with the WGSL side: `Params` (declared once, in
+//! `params.wgsl`), each kernel's binding list, and the `ROWS` tile constants.
 
 use std::collections::BTreeSet;
 
@@ -61,17 +61,17 @@ fn every_shader_file_is_a_kernel_or_a_part_and_every_part_is_used() {
 }
 
 /// What wgpu compiles is the kernel's parts and its own file, whole and in order, as they are on
-/// disk: no text is substituted inside a file. Every kernel starts with the weight type and the
-/// prelude, so a kernel file that repeated a shared declaration would not validate (naga refuses
-/// a name declared twice).
+/// disk: no text is substituted inside a file. Every kernel starts with the weight type, the
+/// prelude and `Params`, so a kernel file that repeated a shared declaration would not validate
+/// (naga refuses a name declared twice).
 #[test]
 fn each_kernel_is_its_parts_then_its_own_file() {
     for kernel in Kernel::ALL {
         let parts = kernel.parts();
         assert_eq!(
-            parts[..2],
-            [Part::WeightsF32, Part::Prelude],
-            "{} starts with the weight type and the prelude",
+            parts[..3],
+            [Part::WeightsF32, Part::Prelude, Part::Params],
+            "{} starts with the weight type, the prelude and Params",
             kernel.name()
         );
         let mut want = String::new();
@@ -86,14 +86,14 @@ fn each_kernel_is_its_parts_then_its_own_file() {
     }
 }
 
-/// `Params` is declared once, in the prelude, and matches the Rust struct.
+/// `Params` is declared once, in `params.wgsl`, and matches the Rust struct.
 #[test]
 fn params_struct_matches_the_rust_twin() {
-    let prelude: String = [Part::WeightsF32, Part::Prelude]
+    let prelude: String = [Part::WeightsF32, Part::Prelude, Part::Params]
         .iter()
         .map(|p| p.source())
         .collect();
-    let (module, _) = validate("prelude", &prelude);
+    let (module, _) = validate("params", &prelude);
     let (members, span) = module
         .types
         .iter()
@@ -103,7 +103,7 @@ fn params_struct_matches_the_rust_twin() {
             }
             _ => None,
         })
-        .expect("the prelude declares struct Params");
+        .expect("params.wgsl declares struct Params");
     assert_eq!(span as usize, size_of::<Params>(), "Params size");
     let wgsl: Vec<(String, usize)> = members
         .iter()

@@ -1,5 +1,7 @@
 // train_common: what the training step kernels share (the `*_step_train` forward kernels that
-// save what the backward needs, and the `*_step_backward` kernels), composed in front of each.
+// save what the backward needs, and the `*_step_backward` kernels), composed in front of each,
+// after shaders/prelude.wgsl (the activations, the NaN test and `step_time` the forward kernels
+// share).
 //
 // Invocation (unit, n, d) of a step kernel owns one unit of batch row n of direction d at the
 // step `tp.step`. Time-major layouts, one layer:
@@ -36,43 +38,6 @@ struct TrainParams {
 @group(0) @binding(0) var<uniform> tp: TrainParams;
 
 override WG: u32 = 64u;
-
-// NaN test on the bits, which no floating-point optimisation may drop.
-fn is_nan(x: f32) -> bool {
-    return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
-}
-
-// Logistic sigmoid without overflow; NaN stays NaN.
-fn sigmoid(x: f32) -> f32 {
-    let e = exp(-abs(x));
-    let s = 1.0 / (1.0 + e);
-    return select(select(e * s, s, x >= 0.0), x, is_nan(x));
-}
-
-// tanh without overflow for large |x|; NaN stays NaN.
-fn tanh_stable(x: f32) -> f32 {
-    let e = exp(-2.0 * abs(x));
-    let t = (1.0 - e) / (1.0 + e);
-    return select(select(-t, t, x >= 0.0), x, is_nan(x));
-}
-
-// PyTorch's relu: NaN stays NaN (tested on the bits: a compiler may turn a compare-and-select
-// into max(x, 0)).
-fn relu(x: f32) -> f32 {
-    let bits = bitcast<u32>(x);
-    let negative = (bits >> 31u) == 1u && (bits & 0x7fffffffu) <= 0x7f800000u;
-    return select(x, 0.0, negative);
-}
-
-// The time t that direction d handles at step s of a row of length len: t = s going forward, the
-// reverse direction starts at the row's own last step (t = len - 1 - s). Past its length a row has
-// no time of its own: t = s (the slot that no step of the row fills).
-fn step_time(s: u32, len: u32, d: u32) -> u32 {
-    if d == 1u && s < len {
-        return len - 1u - s;
-    }
-    return s;
-}
 
 // Row (d, t, n) of a (D, T, N, width) buffer: its first element.
 fn slot(d: u32, t: u32, n: u32, width: u32) -> u32 {

@@ -28,7 +28,7 @@ pub const PARAMS_STRIDE: u64 = 256;
 
 /// The uniform every kernel reads through a dynamic offset into the per-step table.
 ///
-/// Keep in sync with `struct Params` in `shaders/prelude.wgsl` (checked by `tests/gpu_shaders.rs`).
+/// Keep in sync with `struct Params` in `shaders/params.wgsl` (checked by `tests/gpu_shaders.rs`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct Params {
@@ -101,9 +101,12 @@ pub enum Kernel {
 pub enum Part {
     /// `weights_f32.wgsl`: the weight element type (`W`, `W4`), first in every kernel.
     WeightsF32,
-    /// `prelude.wgsl`: [`Params`] and its binding, the NaN test, the numerically safe
-    /// activations, and the step, output and projection index helpers. Every kernel has it.
+    /// `prelude.wgsl`: the NaN test, the numerically safe activations and `step_time`. Every
+    /// forward kernel has it, and the training step kernels (`gpu::train`) too.
     Prelude,
+    /// `params.wgsl`: [`Params`] and its binding, the output and projection index helpers.
+    /// Every forward kernel has it.
+    Params,
     /// `step_common.wgsl`: the per-step kernels' workgroup size, row block and row updates.
     StepCommon,
     /// `step_gates.wgsl`: `lstm_step`'s and `gru_step`'s W_hh·h of a unit's 4 gates.
@@ -118,9 +121,10 @@ pub enum Part {
 
 impl Part {
     /// Every part.
-    pub const ALL: [Part; 6] = [
+    pub const ALL: [Part; 7] = [
         Part::WeightsF32,
         Part::Prelude,
+        Part::Params,
         Part::StepCommon,
         Part::StepGates,
         Part::SequenceCommon,
@@ -132,6 +136,7 @@ impl Part {
         match self {
             Part::WeightsF32 => "weights_f32",
             Part::Prelude => "prelude",
+            Part::Params => "params",
             Part::StepCommon => "step_common",
             Part::StepGates => "step_gates",
             Part::SequenceCommon => "sequence_common",
@@ -144,6 +149,7 @@ impl Part {
         match self {
             Part::WeightsF32 => include_str!("../../shaders/weights_f32.wgsl"),
             Part::Prelude => include_str!("../../shaders/prelude.wgsl"),
+            Part::Params => include_str!("../../shaders/params.wgsl"),
             Part::StepCommon => include_str!("../../shaders/step_common.wgsl"),
             Part::StepGates => include_str!("../../shaders/step_gates.wgsl"),
             Part::SequenceCommon => include_str!("../../shaders/sequence_common.wgsl"),
@@ -221,18 +227,18 @@ impl Kernel {
     }
 
     /// The shared files composed in front of its own file, in order: the weight type, the
-    /// [`Part::Prelude`], then what its kind of kernel shares.
+    /// [`Part::Prelude`], [`Part::Params`], then what its kind of kernel shares.
     pub fn parts(self) -> &'static [Part] {
-        use Part::{Cells, Prelude, SequenceCommon, StepCommon, StepGates, WeightsF32};
+        use Part::{Cells, Params, Prelude, SequenceCommon, StepCommon, StepGates, WeightsF32};
         match self {
-            Kernel::InputProjection => &[WeightsF32, Prelude],
-            Kernel::RnnStep | Kernel::LstmProjection => &[WeightsF32, Prelude, StepCommon],
+            Kernel::InputProjection => &[WeightsF32, Prelude, Params],
+            Kernel::RnnStep | Kernel::LstmProjection => &[WeightsF32, Prelude, Params, StepCommon],
             Kernel::LstmStep | Kernel::GruStep => {
-                &[WeightsF32, Prelude, StepCommon, StepGates, Cells]
+                &[WeightsF32, Prelude, Params, StepCommon, StepGates, Cells]
             }
-            Kernel::RnnSequence => &[WeightsF32, Prelude, SequenceCommon],
+            Kernel::RnnSequence => &[WeightsF32, Prelude, Params, SequenceCommon],
             Kernel::LstmSequence | Kernel::GruSequence => {
-                &[WeightsF32, Prelude, SequenceCommon, Cells]
+                &[WeightsF32, Prelude, Params, SequenceCommon, Cells]
             }
         }
     }

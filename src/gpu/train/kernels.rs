@@ -7,7 +7,7 @@
 //! [`TrainKernel`] variant and the wgpu label `"wgpu-rnn.NAME"`.
 
 use crate::config::{Family, Nonlinearity, RnnConfig};
-use crate::gpu::kernels::Binding;
+use crate::gpu::kernels::{Binding, Part};
 pub use crate::gpu::train::uniforms::*;
 
 /// Most invocations of a step kernel's workgroup, along the hidden units.
@@ -24,7 +24,10 @@ pub const GEMM_TN: u32 = 4;
 /// A shared file of `shaders/train/`, composed in front of the kernels that list it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TrainPart {
-    /// `train_common.wgsl`: [`TrainParams`], activations, index helpers of the step kernels.
+    /// `shaders/prelude.wgsl`, shared with the forward kernels ([`Part::Prelude`]): the
+    /// numerically safe activations, the NaN test, `step_time`.
+    Prelude,
+    /// `train_common.wgsl`: [`TrainParams`] and the index helpers of the step kernels.
     TrainCommon,
     /// `optim_common.wgsl`: [`OptParams`] and the optimizer flags.
     OptimCommon,
@@ -32,11 +35,16 @@ pub enum TrainPart {
 
 impl TrainPart {
     /// Every part.
-    pub const ALL: [TrainPart; 2] = [TrainPart::TrainCommon, TrainPart::OptimCommon];
+    pub const ALL: [TrainPart; 3] = [
+        TrainPart::Prelude,
+        TrainPart::TrainCommon,
+        TrainPart::OptimCommon,
+    ];
 
     /// Its file name without `.wgsl`.
     pub fn name(self) -> &'static str {
         match self {
+            TrainPart::Prelude => Part::Prelude.name(),
             TrainPart::TrainCommon => "train_common",
             TrainPart::OptimCommon => "optim_common",
         }
@@ -45,6 +53,7 @@ impl TrainPart {
     /// The WGSL text.
     pub fn source(self) -> &'static str {
         match self {
+            TrainPart::Prelude => Part::Prelude.source(),
             TrainPart::TrainCommon => include_str!("../../../shaders/train/train_common.wgsl"),
             TrainPart::OptimCommon => include_str!("../../../shaders/train/optim_common.wgsl"),
         }
@@ -166,7 +175,14 @@ impl TrainKernel {
             TrainKernel::OptimizerPrepare | TrainKernel::SgdStep | TrainKernel::AdamStep => {
                 &[TrainPart::OptimCommon]
             }
-            _ => &[TrainPart::TrainCommon],
+            TrainKernel::RnnStepTrain
+            | TrainKernel::LstmStepTrain
+            | TrainKernel::GruStepTrain
+            | TrainKernel::LstmProjectionTrain
+            | TrainKernel::RnnStepBackward
+            | TrainKernel::LstmStepBackward
+            | TrainKernel::GruStepBackward
+            | TrainKernel::LstmProjectionBackward => &[TrainPart::Prelude, TrainPart::TrainCommon],
         }
     }
 
