@@ -4,7 +4,7 @@
 //! - [`RnnConfig`]: the constructor arguments, validated as PyTorch validates them.
 //! - [`Model`]: a configuration with its parameters; [`Model::load`] / [`Model::save`] read and
 //!   write safetensors model files (see [`model_file`]).
-//! - [`reference`]: the f64 reference forward, the yardstick for every other path;
+//! - [`reference`](mod@reference): the f64 reference forward, the yardstick for every other path;
 //!   [`reference_backward`] its backward ([`Model::backward_reference`]), gradients as
 //!   [`Gradients`].
 //! - [`cpu`]: the fast f32 CPU path ([`CpuModel`]), for machines without a GPU.

@@ -7,7 +7,12 @@
 //! synchronisation between steps; each unit runs, per step, one gate GEMM of its rows
 //! (`h_{t-1}·W_hhᵀ`, weights pre-transposed once) and one fused pass that adds the projection
 //! and biases, applies the nonlinearities and updates `h` (and `c`) while the gates are in cache
-//! ([`step`]). An LSTM projection adds `u·W_hrᵀ` per step.
+//! (`step.rs`). An LSTM projection adds `u·W_hrᵀ` per step.
+//!
+//! The path builds for `wasm32-unknown-unknown`, where rayon runs everything on the calling
+//! thread; with `-C target-feature=+simd128` the pointwise loops vectorize to SIMD128 (`gemm`'s
+//! own SIMD128 kernels sit behind its `wasm-simd128-enable` feature, for the browser build to
+//! turn on).
 //!
 //! ```
 //! use wgpu_rnn::{CpuModel, ForwardInput, Model, RnnConfig, Tensor};
