@@ -30,6 +30,8 @@ pub use rand;
 pub use wgpu;
 
 pub mod backward;
+// Wall-clock timing (`std::time::Instant` panics in the browser): native only.
+#[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
 pub mod config;
 pub mod cpu;

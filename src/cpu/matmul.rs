@@ -60,6 +60,7 @@ pub fn matmul(
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// The rate of [`matmul`] in GFLOP/s on `threads` threads for an (m, k)·(k, n) product: the
 /// median of `runs` timed products after one untimed.
 pub fn measure_gflops((m, k, n): (usize, usize, usize), threads: usize, runs: usize) -> f64 {

@@ -258,6 +258,7 @@ impl CpuModel {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// The host's f32 GEMM peak in GFLOP/s as the fast CPU path reaches it: the median of 5
 /// products of 1024×1024 by 1024×1024 through the same `gemm` call, on all of its threads.
 pub fn gemm_peak_gflops() -> f64 {

@@ -69,12 +69,16 @@ pub struct Expected {
 
 /// Reads the float64 tensors of an expected file: `output`, `h_n` and maybe `c_n`.
 pub fn expected(path: &Path) -> Vec<(String, Expected)> {
-    let bytes = std::fs::read(path).unwrap();
-    let file = SafeTensors::deserialize(&bytes).unwrap();
+    expected_from_bytes(&std::fs::read(path).unwrap(), &path.display().to_string())
+}
+
+/// [`expected`] from the file's bytes (`what` names it in panics), e.g. embedded in the browser.
+pub fn expected_from_bytes(bytes: &[u8], what: &str) -> Vec<(String, Expected)> {
+    let file = SafeTensors::deserialize(bytes).unwrap();
     let mut out: Vec<(String, Expected)> = file
         .iter()
         .map(|(name, view)| {
-            assert_eq!(view.dtype(), Dtype::F64, "{name} in {path:?}");
+            assert_eq!(view.dtype(), Dtype::F64, "{name} in {what}");
             let values = view
                 .data()
                 .chunks_exact(8)
