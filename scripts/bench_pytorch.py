@@ -5,7 +5,9 @@
         --hidden-size 256 --layers 1 --batch 32 --seq-len 100 --device cpu --json
 
 Times whole forwards from host input to host output (on CUDA: copy in, forward, copy out,
-synchronised) under no_grad, after warm-up; reports median and min ms and GFLOP/s by the formula
+synchronised) under no_grad, after warm-up; with --train, whole training steps instead (forward,
+MSE loss against a random target, zero_grad, backward, Adam step, the loss back to the host), as
+`wgpu-rnn bench --train` does, GFLOP/s counting a step as three forwards; reports median and min ms and GFLOP/s by the formula
 2·T·N·G·H·(I_l + H_out) (+ 2·T·N·P·H for a projection) summed over layers and directions.
 CPU threads = cores; on CUDA, TF32 is off so both sides compute in f32.
 """
@@ -46,6 +48,7 @@ def main():
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--train", action="store_true")
     a = ap.parse_args()
 
     cuda = a.device in ("gpu", "cuda")
@@ -59,8 +62,12 @@ def main():
     cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[a.module]
     kw = {"proj_size": a.proj_size} if a.proj_size else {}
     model = cls(a.input_size, a.hidden_size, num_layers=a.layers, bidirectional=a.bidirectional, **kw)
-    model = model.to(dev).eval()
+    model = model.to(dev)
+    model.train(a.train)
     x_host = torch.rand(a.seq_len, a.batch, a.input_size) * 2 - 1
+    h_out = a.proj_size or a.hidden_size
+    target = (torch.rand(a.seq_len, a.batch, (2 if a.bidirectional else 1) * h_out) * 2 - 1).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def once():
         x = x_host.to(dev)
@@ -70,22 +77,34 @@ def main():
             torch.cuda.synchronize()
         return out
 
+    def train_step():
+        x = x_host.to(dev)
+        out, _ = model(x)
+        loss = torch.nn.functional.mse_loss(out, target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
     runs = []
-    with torch.no_grad():
+    step = train_step if a.train else once
+    with torch.set_grad_enabled(a.train):
         for _ in range(a.warmup):
-            once()
+            step()
         for _ in range(max(a.iters, 1)):
             start = time.perf_counter()
-            once()
+            step()
             runs.append((time.perf_counter() - start) * 1e3)
     median = statistics.median(runs)
+    work = (3 if a.train else 1) * flops(a)
     result = {
         "impl": "pytorch", "torch": torch.__version__, "module": a.module.upper(),
+        "mode": "train" if a.train else "forward",
         "device": "cuda" if cuda else "cpu", "threads": torch.get_num_threads(),
         "input_size": a.input_size, "hidden_size": a.hidden_size, "layers": a.layers,
         "batch": a.batch, "seq_len": a.seq_len, "bidirectional": a.bidirectional,
         "proj_size": a.proj_size, "iters": len(runs), "median_ms": round(median, 4),
-        "min_ms": round(min(runs), 4), "gflops": round(flops(a) / (median * 1e6), 4),
+        "min_ms": round(min(runs), 4), "gflops": round(work / (median * 1e6), 4),
         "host_peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
     if cuda:

@@ -56,8 +56,24 @@ class Predictor(nn.Module):
         return self.head(h)  # (T, N, 1)
 
 
-def batch(gen):
-    phases = torch.rand(BATCH, 3, generator=gen) * 2 * math.pi
+MASK = (1 << 64) - 1
+HELD_OUT = 1_000_000
+
+
+def unit(step, row, sine):
+    """A uniform draw in [0, 1) from (step, row, sine): splitmix64 of a key, the top 53 bits.
+    Keep in sync with `unit` in examples/train/main.rs."""
+    z = ((step * 1_000_003 + row) * 7 + sine + 0x9E3779B97F4A7C15) & MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    z ^= z >> 31
+    return (z >> 11) / float(1 << 53)
+
+
+def batch(step):
+    phases = torch.tensor(
+        [[unit(step, n, k) * 2 * math.pi for k in range(3)] for n in range(BATCH)], dtype=torch.float32
+    )
     t = torch.arange(SEQ_LEN + HORIZON, dtype=torch.float32).expand(BATCH, -1)
     s = signal(t, phases)  # (N, T + HORIZON)
     x = s[:, :SEQ_LEN].T.unsqueeze(-1)  # (T, N, 1)
@@ -65,41 +81,51 @@ def batch(gen):
     return x, y
 
 
-def main():
-    torch.manual_seed(0)
-    torch.set_num_threads(os.cpu_count() or 1)
-    gen = torch.Generator().manual_seed(1)
-    model = Predictor()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, STEPS)
-    start = time.time()
-    for step in range(STEPS):
-        x, y = batch(gen)
-        loss = nn.functional.mse_loss(model(x)[WARMUP:], y[WARMUP:])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        if step % 100 == 0 or step == STEPS - 1:
-            print(f"step {step:4d}  mse {loss.item():.5f}  {time.time() - start:.1f} s")
-
-    with torch.no_grad():
-        x, y = batch(gen)
-        mse = nn.functional.mse_loss(model(x)[WARMUP:], y[WARMUP:]).item()
-        persistence = nn.functional.mse_loss(x[WARMUP:], y[WARMUP:]).item()
-    print(f"held-out mse {mse:.5f} (repeating the last sample: {persistence:.5f})")
-
-    out = os.path.join(os.path.dirname(__file__), "..", "examples", "assets")
-    os.makedirs(out, exist_ok=True)
-    save_model(model.lstm, os.path.join(out, "game_lstm.safetensors"))
+def save(model, out, prefix):
+    """Writes the LSTM (with metadata) and the head as PREFIXlstm / PREFIXhead.safetensors."""
+    save_model(model.lstm, os.path.join(out, f"{prefix}lstm.safetensors"))
     save_file(
         {
             "weight": model.head.weight.detach().contiguous(),
             "bias": model.head.bias.detach().contiguous(),
         },
-        os.path.join(out, "game_head.safetensors"),
+        os.path.join(out, f"{prefix}head.safetensors"),
         metadata={"horizon": str(HORIZON), "signal": repr(SIGNAL)},
     )
+
+
+def main():
+    torch.manual_seed(0)
+    torch.set_num_threads(os.cpu_count() or 1)
+    model = Predictor()
+    out = os.path.join(os.path.dirname(__file__), "..", "examples", "assets", "pytorch")
+    os.makedirs(out, exist_ok=True)
+    save(model, out, "game_init_")
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, STEPS)
+    start = time.time()
+    epoch = []
+    for step in range(STEPS):
+        x, y = batch(step)
+        loss = nn.functional.mse_loss(model(x)[WARMUP:], y[WARMUP:])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        epoch.append(loss.item())
+        if (step + 1) % 100 == 0 or step == STEPS - 1:
+            mean = sum(epoch) / len(epoch)
+            print(f"steps {step + 1 - len(epoch):4d}..{step + 1:4d}  mse {mean:.5f}  {time.time() - start:.1f} s",
+                  flush=True)
+            epoch = []
+
+    with torch.no_grad():
+        x, y = batch(HELD_OUT)
+        mse = nn.functional.mse_loss(model(x)[WARMUP:], y[WARMUP:]).item()
+        persistence = nn.functional.mse_loss(x[WARMUP:], y[WARMUP:]).item()
+    print(f"held-out mse {mse:.5f} (repeating the last sample: {persistence:.5f})")
+
+    save(model, out, "game_")
     print(f"wrote {out}/game_lstm.safetensors and game_head.safetensors")
 
 

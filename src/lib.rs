@@ -57,7 +57,7 @@ pub use error::{Error, Result};
 pub use forward::{ForwardInput, ForwardOutput};
 pub use gpu::{
     GpuContext, GpuForwardInput, GpuForwardOutput, GpuInputGrads, GpuModel, GpuOutputGrads,
-    GpuRead, GpuReadback, GpuStream, GpuTensor, GpuTrainer,
+    GpuRead, GpuReadback, GpuStream, GpuTbptt, GpuTensor, GpuTrainer,
 };
 pub use io_file::{GradFile, InputFile};
 pub use model::{LayerParams, Model};

@@ -210,3 +210,97 @@ fn a_backward_without_a_forward_and_wrong_tensors_are_refused() {
         assert!(err.to_string().contains("grad_c_n"), "{err}");
     }
 }
+
+/// A stream training with truncated BPTT (window 5, every 2 frames) follows the same procedure
+/// simulated on the f64 reference: each window trained from the state the previous window's
+/// forward reached `stride` frames in, with SGD.
+#[test]
+fn truncated_bptt_follows_the_reference_simulation() {
+    let config = RnnConfig::lstm(2, 6).with_num_layers(2);
+    let mut rng = StdRng::seed_from_u64(9);
+    let model = Model::new(config, &mut rng).unwrap();
+    let (n, window, stride, frames) = (3, 5, 2, 13);
+    let xs: Vec<Tensor> = (0..frames).map(|_| random(&mut rng, &[1, n, 2])).collect();
+    let ys: Vec<Tensor> = (0..frames).map(|_| random(&mut rng, &[1, n, 6])).collect();
+    let sgd = wgpu_rnn::Sgd::new(0.3).with_momentum(0.5);
+
+    // The reference simulation.
+    let mut reference = model.clone();
+    let mut opt = wgpu_rnn::ReferenceOptimizer::new(sgd).unwrap();
+    let mut h0 = Tensor::zeros([2, n, 6]);
+    let mut c0 = Tensor::zeros([2, n, 6]);
+    let mut trained = Vec::new();
+    let window_of = |v: &[Tensor], end: usize, len: usize| {
+        let data = v[end - len..end]
+            .iter()
+            .flat_map(|t| t.data().to_vec())
+            .collect();
+        Tensor::new([len, n, v[0].shape()[2]], data).unwrap()
+    };
+    for end in 1..=frames {
+        if end < window || (end - window) % stride != 0 {
+            continue;
+        }
+        let (x, y) = (window_of(&xs, end, window), window_of(&ys, end, window));
+        let args = ForwardInput::new(&x).with_h0(&h0).with_c0(&c0);
+        let out = reference.forward_reference(&args).unwrap();
+        let (loss, g) = wgpu_rnn::loss::mse_loss(&out.output, &y).unwrap();
+        trained.push(loss);
+        // The next start state: `stride` frames into this window, with these weights.
+        let first = window_of(&xs, end - window + stride, stride);
+        let ahead = reference
+            .forward_reference(&ForwardInput::new(&first).with_h0(&h0).with_c0(&c0))
+            .unwrap();
+        let (_, grads) = reference
+            .backward_reference(&args, &OutputGrads::new(&g))
+            .unwrap();
+        opt.step(&mut reference, &grads);
+        (h0, c0) = (ahead.h_n, ahead.c_n.unwrap());
+    }
+    assert_eq!(trained.len(), 5);
+
+    for backend in gpu::backends() {
+        let ctx = &backend.context;
+        let trainer = Arc::new(GpuTrainer::new(&model, ctx.clone()).unwrap());
+        trainer.set_optimizer(sgd, None).unwrap();
+        let mut stream = wgpu_rnn::GpuTbptt::new(trainer.clone(), n, window, stride).unwrap();
+        let mut losses = Vec::new();
+        for (x, y) in xs.iter().zip(&ys) {
+            let mut encoder = ctx.device().create_command_encoder(&Default::default());
+            let trains = stream
+                .encode_frame(&mut encoder, &upload(ctx, x), &upload(ctx, y))
+                .unwrap();
+            ctx.queue().submit([encoder.finish()]);
+            if trains {
+                losses.push(stream.loss().read(ctx).unwrap().data()[0] as f64);
+            }
+        }
+        assert_eq!(losses.len(), trained.len(), "{}", backend.name);
+        for (got, want) in losses.iter().zip(&trained) {
+            assert!(
+                (got - want).abs() < 1e-5,
+                "{}: loss {got} vs {want}",
+                backend.name
+            );
+        }
+        let got = trainer.model().unwrap();
+        for ((name, g), (_, w)) in got.state_dict().iter().zip(reference.state_dict()) {
+            assert!(
+                max_diff(g, w) < 1e-5,
+                "{name} on {}: {}",
+                backend.name,
+                max_diff(g, w)
+            );
+        }
+        let (h, c) = stream.state();
+        assert!(max_diff(&h.read(ctx).unwrap(), &h0) < 1e-5);
+        assert!(max_diff(&c.unwrap().read(ctx).unwrap(), &c0) < 1e-5);
+    }
+    let bidir = Model::new(RnnConfig::gru(2, 3).with_bidirectional(true), &mut rng).unwrap();
+    let ctx = gpu::backends()[0].context.clone();
+    let trainer = Arc::new(GpuTrainer::new(&bidir, ctx).unwrap());
+    assert!(matches!(
+        wgpu_rnn::GpuTbptt::new(trainer, 1, 4, 1),
+        Err(wgpu_rnn::Error::CannotStream { .. })
+    ));
+}

@@ -20,6 +20,8 @@
 //! WGPU_BACKEND=vulkan cargo run --release --example game_loop [-- plot.png]
 //! ```
 
+#[path = "../common/canvas.rs"]
+mod canvas;
 mod plot;
 
 use std::sync::Arc;

@@ -8,8 +8,10 @@
 // B(k, j) = b[b_off + z·b_z + k·b_rs + j·b_cs], C(i, j) = c[c_off + z·c_z + i·c_rs + j],
 // bias(j) = bias[bias_off + z·bias_z + j]; workgroup z is the batch index (the direction).
 //
-// An invocation computes TM rows × TN columns of C (columns c, c + WG_X, ...: adjacent invocations
-// touch adjacent columns). Sums run in blocks of K_BLOCK terms added to the total, which keeps
+// A workgroup of WG invocations is laid out as `lanes_x` columns × WG / lanes_x rows of
+// invocations (chosen per dispatch, so a narrow C keeps every invocation busy); an invocation
+// computes TM rows × TN columns of C (columns c, c + lanes_x, ...: adjacent invocations touch
+// adjacent columns). Sums run in blocks of K_BLOCK terms added to the total, which keeps
 // sums over thousands of steps within f32 rounding of the f64 reference.
 
 struct Gemm {
@@ -30,14 +32,14 @@ struct Gemm {
     c_z: u32,
     bias_off: u32,
     bias_z: u32,
+    lanes_x: u32,
 }
 
 // `flags` bits. Keep in sync with `GEMM_ACCUMULATE` and `GEMM_BIAS` in src/gpu/train/kernels.rs.
 const ACCUMULATE: u32 = 1u;
 const BIAS: u32 = 2u;
 
-override WG_X: u32 = 8u;
-override WG_Y: u32 = 8u;
+override WG: u32 = 64u;
 const TM: u32 = 4u;
 const TN: u32 = 4u;
 const K_BLOCK: u32 = 32u;
@@ -48,13 +50,15 @@ const K_BLOCK: u32 = 32u;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
-@compute @workgroup_size(WG_X, WG_Y, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
 ) {
-    let col0 = wid.x * WG_X * TN + lid.x;
-    let row0 = (wid.y * WG_Y + lid.y) * TM;
+    let lanes_x = p.lanes_x;
+    let lanes_y = WG / lanes_x;
+    let col0 = wid.x * lanes_x * TN + lid % lanes_x;
+    let row0 = (wid.y * lanes_y + lid / lanes_x) * TM;
     if col0 >= p.n || row0 >= p.m {
         return;
     }
@@ -65,7 +69,7 @@ fn main(
         a_row[i] = p.a_off + z * p.a_z + min(row0 + i, p.m - 1u) * p.a_rs;
     }
     for (var j = 0u; j < TN; j++) {
-        b_col[j] = p.b_off + z * p.b_z + min(col0 + j * WG_X, p.n - 1u) * p.b_cs;
+        b_col[j] = p.b_off + z * p.b_z + min(col0 + j * lanes_x, p.n - 1u) * p.b_cs;
     }
     var acc: array<array<f32, TN>, TM>;
     for (var k0 = 0u; k0 < p.k; k0 += K_BLOCK) {
@@ -95,7 +99,7 @@ fn main(
             break;
         }
         for (var j = 0u; j < TN; j++) {
-            let col = col0 + j * WG_X;
+            let col = col0 + j * lanes_x;
             if col >= p.n {
                 break;
             }

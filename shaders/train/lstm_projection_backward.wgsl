@@ -17,8 +17,8 @@
 
 @compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let p = gid.x;
-    let n = gid.y;
+    let p = gid.x % tp.h_out;
+    let n = gid.x / tp.h_out;
     let k_len = tp.h_out;
     if p >= k_len || n >= tp.batch {
         return;

@@ -17,9 +17,9 @@ override RELU: bool = false;
 
 @compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let j = gid.x;
+    let j = gid.x % tp.hidden;
     let hidden = tp.hidden;
-    let n = gid.y;
+    let n = gid.x / tp.hidden;
     if j >= hidden || n >= tp.batch {
         return;
     }

@@ -4,7 +4,8 @@
 // share).
 //
 // Invocation (unit, n, d) of a step kernel owns one unit of batch row n of direction d at the
-// step `tp.step`. Time-major layouts, one layer:
+// step `tp.step`; invocations are numbered along the units then the rows (global x = n·units +
+// unit), so a workgroup covers several rows of a small layer, and workgroup z is the direction. Time-major layouts, one layer:
 // - params: every parameter in one flat buffer (state_dict order, each tensor at a 64-element
 //   boundary); direction d's tensors sit `group_stride` elements after direction 0's;
 // - output (T, N, D·H_out); gx (D, T, N, G·H); saved (D, T, N, S) per family (see the kernels);

@@ -35,4 +35,4 @@ pub use model::GpuModel;
 pub use readback::{GpuRead, GpuReadback};
 pub use stream::GpuStream;
 pub use tensor::GpuTensor;
-pub use train::{GpuInputGrads, GpuOutputGrads, GpuTrainer};
+pub use train::{GpuInputGrads, GpuOutputGrads, GpuTbptt, GpuTrainer};

@@ -49,6 +49,10 @@ pub struct BenchArgs {
     /// Print one JSON object on one line.
     #[arg(long)]
     json: bool,
+    /// Time training steps (forward, MSE loss, backward, Adam step) instead of forwards; on `gpu`
+    /// or `reference` (the fast CPU path has no backward).
+    #[arg(long)]
+    train: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -85,6 +89,9 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
         shape,
         (0..numel).map(|_| rng.random_range(-1.0..1.0)).collect(),
     )?;
+    if args.train {
+        return train(args, &model, &x, &mut rng);
+    }
     let input = InputFile {
         input: x,
         h0: None,
@@ -197,6 +204,70 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
                 Some(ms) => println!("GPU time (timestamp queries) median {ms:.3} ms"),
                 None => println!("GPU time: the adapter has no timestamp queries"),
             }
+        }
+    }
+    Ok(())
+}
+
+/// `bench --train`: the same flags and output as a forward benchmark, for training steps.
+fn train(
+    args: &BenchArgs,
+    model: &Model,
+    x: &Tensor,
+    rng: &mut rand::rngs::StdRng,
+) -> Result<(), Error> {
+    let config = model.config();
+    let width = config.num_directions() * config.output_hidden();
+    let shape = [args.seq_len, args.batch, width];
+    let numel = shape.iter().product();
+    let target = Tensor::new(
+        shape,
+        (0..numel).map(|_| rng.random_range(-1.0..1.0)).collect(),
+    )?;
+    let b = crate::bench_train::measure(args.device, model, x, &target, args.warmup, args.iters)?;
+    let median = b.timings.median_ms();
+    if args.json {
+        let opt = |v: Option<u64>| v.map_or("null".to_string(), |v| v.to_string());
+        println!(
+            concat!(
+                "{{\"impl\":\"wgpu-rnn\",\"mode\":\"train\",\"module\":\"{}\",",
+                "\"device\":\"{}\",\"adapter\":\"{}\",\"input_size\":{},",
+                "\"hidden_size\":{},\"layers\":{},\"batch\":{},\"seq_len\":{},",
+                "\"bidirectional\":{},\"proj_size\":{},\"iters\":{},\"median_ms\":{:.4},",
+                "\"min_ms\":{:.4},\"gflops\":{:.4},\"host_peak_bytes\":{},",
+                "\"gpu_buffer_bytes\":{}}}"
+            ),
+            config.kind.name(),
+            b.device,
+            b.describe.replace('"', "'"),
+            args.input_size,
+            args.hidden_size,
+            args.layers,
+            args.batch,
+            args.seq_len,
+            args.bidirectional,
+            args.proj_size,
+            b.timings.runs_ms.len(),
+            median,
+            b.timings.min_ms(),
+            b.gflops,
+            opt(b.host_peak),
+            opt(b.gpu_bytes),
+        );
+    } else {
+        println!(
+            "training {config} on {}: T={} N={} (forward, MSE, backward, Adam step)",
+            b.describe, args.seq_len, args.batch
+        );
+        println!(
+            "median {median:.3} ms, min {:.3} ms over {} steps after {} warm-up",
+            b.timings.min_ms(),
+            b.timings.runs_ms.len(),
+            args.warmup
+        );
+        println!("{:.3} GFLOP/s (a step counted as three forwards)", b.gflops);
+        if let Some(bytes) = b.gpu_bytes {
+            println!("GPU buffers {:.2} MiB", bytes as f64 / (1 << 20) as f64);
         }
     }
     Ok(())

@@ -81,3 +81,23 @@ impl<'m> Backend<'m> {
         }
     }
 }
+
+/// Where a backward runs for `choice`: a GPU context, or `None` for the f64 reference (`auto`
+/// without an adapter, with a notice). The fast CPU path has no backward: `cpu` is refused with
+/// the devices that have one.
+pub fn backward_device(choice: DeviceChoice) -> Result<Option<GpuContext>, Error> {
+    match choice {
+        DeviceChoice::Cpu => Err(Error::DeviceUnavailable(
+            "the fast CPU path (--device cpu) has no backward; use --device reference (the f64 CPU reference) or --device gpu".into(),
+        )),
+        DeviceChoice::Reference => Ok(None),
+        DeviceChoice::Gpu => GpuContext::new().map(Some),
+        DeviceChoice::Auto => match GpuContext::new() {
+            Ok(context) => Ok(Some(context)),
+            Err(e) => {
+                eprintln!("wgpu-rnn: notice: {e}; computing on the reference (f64 CPU)");
+                Ok(None)
+            }
+        },
+    }
+}

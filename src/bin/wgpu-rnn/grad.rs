@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use wgpu_rnn::{Error, ForwardOutput, GpuContext, GpuTrainer, GradFile, InputFile};
+use wgpu_rnn::{Error, ForwardOutput, GpuTrainer, GradFile, InputFile};
 
 use crate::device::DeviceChoice;
 use crate::model_arg::ModelArg;
@@ -25,22 +25,7 @@ pub fn run(
 ) -> Result<(), Error> {
     crate::refuse_overwriting_inputs(output, &[model.path(), input, grad])?;
     ForwardOutput::check_save_path(output)?;
-    let gpu = match device {
-        DeviceChoice::Cpu => {
-            return Err(Error::DeviceUnavailable(
-                "the fast CPU path (--device cpu) has no backward; use --device reference (the f64 CPU reference) or --device gpu".into(),
-            ));
-        }
-        DeviceChoice::Reference => None,
-        DeviceChoice::Gpu => Some(GpuContext::new()?),
-        DeviceChoice::Auto => match GpuContext::new() {
-            Ok(context) => Some(context),
-            Err(e) => {
-                eprintln!("wgpu-rnn: notice: {e}; computing on the reference (f64 CPU)");
-                None
-            }
-        },
-    };
+    let gpu = crate::device::backward_device(device)?;
     let model = model.load()?;
     let args = InputFile::load(input)?;
     let grads = GradFile::load(grad)?;

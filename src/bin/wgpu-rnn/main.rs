@@ -2,6 +2,7 @@
 //! against the CPU reference, list adapters, benchmark.
 
 mod bench;
+mod bench_train;
 mod device;
 mod grad;
 mod info;

@@ -242,7 +242,13 @@ impl GpuTrainer {
         }
         {
             let mut pass = begin(encoder, "wgpu-rnn.train.encode_backward");
-            ts.record(self, &mut pass, Phase::Backward, accumulate);
+            // PyTorch computes no gradient for an input that does not ask for one; neither do we.
+            let phase = if out.grad_input.is_some() {
+                Phase::Backward
+            } else {
+                Phase::BackwardToParameters
+            };
+            ts.record(self, &mut pass, phase, accumulate);
         }
         copy_out(
             encoder,

@@ -10,15 +10,13 @@ use crate::config::{Family, Nonlinearity, RnnConfig};
 use crate::gpu::kernels::{Binding, Part};
 pub use crate::gpu::train::uniforms::*;
 
-/// Most invocations of a step kernel's workgroup, along the hidden units.
-pub const TRAIN_WORKGROUP_MAX: u32 = 64;
 /// Invocations per optimizer workgroup. Keep in sync with `WG` in `shaders/train/optim_common.wgsl`.
 pub const OPTIMIZER_WORKGROUP: u32 = 256;
-/// GEMM workgroup (`WG_X`, `WG_Y`) and outputs per invocation (`TM` rows × `TN` columns). Keep in
-/// sync with `shaders/train/gemm.wgsl`.
-pub const GEMM_WORKGROUP: (u32, u32) = (8, 8);
 /// Rows of C one GEMM invocation computes.
 pub const GEMM_TM: u32 = 4;
+/// Invocations per `gemm` workgroup (`WG`), laid out per dispatch as [`Gemm::lanes_x`] columns ×
+/// the rest rows. Keep in sync with `shaders/train/gemm.wgsl`.
+pub const GEMM_WORKGROUP: u32 = 64;
 /// Columns of C one GEMM invocation computes.
 pub const GEMM_TN: u32 = 4;
 /// A shared file of `shaders/train/`, composed in front of the kernels that list it.
@@ -253,20 +251,17 @@ impl TrainKernel {
         }
     }
 
+    /// Invocations per workgroup of the step kernels (`WG`), numbered along the units then the
+    /// rows.
+    pub const STEP_WORKGROUP: u32 = 64;
+
     /// The `override` constants of its pipeline for `config`.
     pub fn constants(self, config: &RnnConfig) -> Vec<(&'static str, f64)> {
-        let wg = u32::try_from(config.hidden_size.max(config.output_hidden()))
-            .unwrap_or(u32::MAX)
-            .div_ceil(8)
-            .saturating_mul(8)
-            .min(TRAIN_WORKGROUP_MAX);
+        let wg = Self::STEP_WORKGROUP;
         let relu = f64::from(config.nonlinearity == Nonlinearity::Relu);
         let proj = f64::from(config.proj_size > 0);
         match self {
-            TrainKernel::Gemm => vec![
-                ("WG_X", f64::from(GEMM_WORKGROUP.0)),
-                ("WG_Y", f64::from(GEMM_WORKGROUP.1)),
-            ],
+            TrainKernel::Gemm => vec![("WG", f64::from(GEMM_WORKGROUP))],
             TrainKernel::RnnStepTrain | TrainKernel::RnnStepBackward => {
                 vec![("WG", f64::from(wg)), ("RELU", relu)]
             }
@@ -282,11 +277,6 @@ impl TrainKernel {
             | TrainKernel::SgdStep
             | TrainKernel::AdamStep => vec![("WG", f64::from(OPTIMIZER_WORKGROUP))],
         }
-    }
-
-    /// The workgroup width of its step pipeline for `config` (the `WG` of [`Self::constants`]).
-    pub fn step_workgroup(config: &RnnConfig) -> u32 {
-        TrainKernel::RnnStepTrain.constants(config)[0].1 as u32
     }
 }
 

@@ -51,7 +51,10 @@ pub struct GroupOffsets {
 /// The flat layout of a configuration's parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParamLayout {
+    /// The model's tensors, then any extra ones.
     entries: Vec<ParamEntry>,
+    /// How many of `entries` are the model's.
+    model_entries: usize,
     len: usize,
     groups: Vec<GroupOffsets>,
 }
@@ -99,15 +102,41 @@ impl ParamLayout {
             })
             .collect();
         Self {
+            model_entries: entries.len(),
             entries,
             len,
             groups,
         }
     }
 
-    /// Every tensor in `state_dict` order.
+    /// This layout with `extras` (name, shape) appended after the model's tensors: parameters an
+    /// application trains beside the model (a head, an embedding) with the same optimizer.
+    pub fn with_extras(mut self, extras: &[(String, Vec<usize>)]) -> Self {
+        for (name, shape) in extras {
+            let offset = self.len;
+            self.len += shape.iter().product::<usize>().div_ceil(PARAM_ALIGN) * PARAM_ALIGN;
+            self.entries.push(ParamEntry {
+                name: name.clone(),
+                shape: shape.clone(),
+                offset,
+            });
+        }
+        self
+    }
+
+    /// The extra tensors (see [`ParamLayout::with_extras`]).
+    pub fn extras(&self) -> &[ParamEntry] {
+        &self.entries[self.model_entries..]
+    }
+
+    /// The entry named `name`, the model's or an extra.
+    pub fn entry(&self, name: &str) -> Option<&ParamEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+
+    /// The model's tensors in `state_dict` order.
     pub fn entries(&self) -> &[ParamEntry] {
-        &self.entries
+        &self.entries[..self.model_entries]
     }
 
     /// Elements of the flat buffer (padding included).
@@ -125,16 +154,22 @@ impl ParamLayout {
         self.groups[layer]
     }
 
-    /// `model`'s parameters laid out flat (padding zero).
-    pub fn pack(&self, model: &Model) -> Vec<f32> {
+    /// `model`'s parameters and then `extras` (in [`ParamLayout::extras`] order) laid out flat
+    /// (padding zero).
+    pub fn pack(&self, model: &Model, extras: &[&Tensor]) -> Vec<f32> {
         let mut flat = vec![0.0; self.len];
-        for (entry, (_, t)) in self.entries.iter().zip(model.state_dict()) {
+        let tensors = model
+            .state_dict()
+            .into_iter()
+            .map(|(_, t)| t)
+            .chain(extras.iter().copied());
+        for (entry, t) in self.entries.iter().zip(tensors) {
             flat[entry.offset..][..entry.numel()].copy_from_slice(t.data());
         }
         flat
     }
 
-    /// The tensors of a flat buffer, by name, in `state_dict` order.
+    /// The tensors of a flat buffer, by name: the model's in `state_dict` order, then the extras.
     pub fn unpack(&self, flat: &[f32]) -> Vec<(String, Tensor)> {
         self.entries
             .iter()
@@ -148,7 +183,11 @@ impl ParamLayout {
 
     /// A model of `config` from a flat parameter buffer.
     pub fn to_model(&self, config: &RnnConfig, flat: &[f32]) -> Result<Model> {
-        let dict: HashMap<String, Tensor> = self.unpack(flat).into_iter().collect();
+        let dict: HashMap<String, Tensor> = self
+            .unpack(flat)
+            .into_iter()
+            .take(self.model_entries)
+            .collect();
         Model::from_state_dict(config.clone(), dict)
     }
 }
@@ -180,7 +219,7 @@ mod tests {
         assert_eq!(name_at(g1.w_hh), "weight_hh_l1");
         assert_eq!(name_at(g1.w_hr + g1.group_stride), "weight_hr_l1_reverse");
         assert_eq!(name_at(g1.b_ih + g1.group_stride), "bias_ih_l1_reverse");
-        let flat = layout.pack(&model);
+        let flat = layout.pack(&model, &[]);
         assert_eq!(layout.to_model(&config, &flat).unwrap(), model);
         let no_bias = RnnConfig::gru(2, 3).with_bias(false);
         assert_eq!(ParamLayout::new(&no_bias).group(0).group_stride, 0);

@@ -11,6 +11,7 @@
 //! - [`encode`]: the same training step recorded into an application's encoder, GPU tensors in
 //!   and out.
 //! - [`optimizer`]: SGD, Adam and AdamW steps (with clip_grad_norm_) in place on the GPU.
+//! - [`tbptt`]: [`GpuTbptt`], a stream that trains with truncated BPTT over its last K frames.
 //! - `shape`: the buffers and bind groups of one call shape.
 
 pub mod encode;
@@ -20,9 +21,11 @@ pub mod layout;
 pub mod optimizer;
 pub mod plan;
 mod shape;
+pub mod tbptt;
 pub mod trainer;
 pub mod uniforms;
 
 pub use encode::{GpuInputGrads, GpuOutputGrads};
 pub use layout::ParamLayout;
+pub use tbptt::GpuTbptt;
 pub use trainer::GpuTrainer;

@@ -145,6 +145,15 @@ pub struct TrainPlan {
     pub loss: TrainDispatch,
     /// The backward.
     pub backward: Vec<TrainDispatch>,
+    /// How many dispatches at the end of [`TrainPlan::backward`] compute only ∂L/∂input (layer
+    /// 0's input-gradient `gemm`s, one per direction).
+    pub input_grad_dispatches: usize,
+}
+
+/// Invocations of a `gemm` workgroup along `n` columns: enough to cover them (at most 16), the
+/// rest go along the rows.
+fn gemm_lanes(n: u32) -> u32 {
+    n.div_ceil(GEMM_TN).next_power_of_two().min(16)
 }
 
 /// Bytes of `dims` f32 elements, refusing overflow.
@@ -230,14 +239,15 @@ impl TrainPlan {
                 label: "mse_loss".into(),
             },
             backward: Vec::new(),
+            input_grad_dispatches: dirs,
         };
         let total = u32_of(rows * width);
         plan.loss.uniform = plan.push_entry(bytemuck::bytes_of(&LossParams {
             count: total,
             total,
         }));
-        let step_wg = TrainKernel::step_workgroup(config);
-        let grid = |units: usize| [u32_of(units).div_ceil(step_wg), u32_of(n), u32_of(dirs)];
+        let step_wg = TrainKernel::STEP_WORKGROUP;
+        let grid = |units: usize| [u32_of(units * n).div_ceil(step_wg), 1, u32_of(dirs)];
         let params = |layer: usize, step: usize| {
             let g = layout.group(layer);
             TrainParams {
@@ -369,7 +379,10 @@ impl TrainPlan {
                 let bufs = vec![Buf::Dg, operand, Buf::Ones, Buf::Grads];
                 let label = format!("layer {layer} grad {name} gemm");
                 plan.push_gemm(false, gemm, dirs, bufs, label);
-                let adds = plan.push_entry(bytemuck::bytes_of(&add));
+                let adds = plan.push_entry(bytemuck::bytes_of(&Gemm {
+                    lanes_x: gemm_lanes(add.n),
+                    ..add
+                }));
                 let last = plan.backward.last_mut().expect("just pushed");
                 last.uniform_accumulate = Some(adds);
             }
@@ -407,9 +420,18 @@ impl TrainPlan {
     }
 
     /// Appends a `gemm` dispatch over `z` batch entries to the forward or the backward.
-    fn push_gemm(&mut self, forward: bool, gemm: Gemm, z: usize, buffers: Vec<Buf>, label: String) {
+    fn push_gemm(
+        &mut self,
+        forward: bool,
+        mut gemm: Gemm,
+        z: usize,
+        buffers: Vec<Buf>,
+        label: String,
+    ) {
+        // Enough invocations along the columns to cover them (at most 16), the rest along rows.
+        gemm.lanes_x = gemm_lanes(gemm.n);
         let uniform = self.push_entry(bytemuck::bytes_of(&gemm));
-        let (wg_x, wg_y) = GEMM_WORKGROUP;
+        let (wg_x, wg_y) = (gemm.lanes_x, GEMM_WORKGROUP / gemm.lanes_x);
         let dispatch = TrainDispatch {
             kernel: TrainKernel::Gemm,
             buffers,
@@ -480,7 +502,10 @@ mod tests {
             .forward
             .iter()
             .filter(|d| d.kernel == TrainKernel::LstmStepTrain);
-        assert!(steps.all(|d| d.workgroups == [1, 5, 2]));
+        assert!(
+            steps.all(|d| d.workgroups == [1, 1, 2]),
+            "8 units × 5 rows fit one workgroup"
+        );
         // Layer 0's input gradient goes to grad_input; layer 1's to layer 0's output gradient.
         let targets: Vec<Buf> = p
             .backward

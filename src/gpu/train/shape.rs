@@ -25,6 +25,9 @@ pub(crate) enum Phase {
     Loss,
     /// The backward.
     Backward,
+    /// The backward without the input's gradient (the last layer-0 `gemm`s), for callers that do
+    /// not ask for it.
+    BackwardToParameters,
 }
 
 /// One call shape's resources.
@@ -176,6 +179,10 @@ impl TrainShape {
         let (list, first) = match phase {
             Phase::Forward => (&self.plan.forward[..], 0),
             Phase::Backward => (&self.plan.backward[..], forward),
+            Phase::BackwardToParameters => {
+                let keep = backward - self.plan.input_grad_dispatches;
+                (&self.plan.backward[..keep], forward)
+            }
             Phase::Loss => (std::slice::from_ref(&self.plan.loss), forward + backward),
         };
         for (i, d) in list.iter().enumerate() {

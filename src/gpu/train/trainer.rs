@@ -40,9 +40,34 @@ impl GpuTrainer {
     /// Uploads `model`'s parameters to `context`'s device and builds the training pipelines its
     /// configuration needs. The gradients start at zero.
     pub fn new(model: &Model, context: Arc<GpuContext>) -> Result<Self> {
+        Self::with_extra_parameters(model, context, &[])
+    }
+
+    /// [`GpuTrainer::new`] with `extras`, parameters the application trains beside the model
+    /// (a linear head, say): they sit after the model's in the flat parameter and gradient
+    /// buffers ([`GpuTrainer::extra_offset`]), the application's shaders compute their gradients
+    /// into [`GpuTrainer::grads_buffer`], and the optimizer updates them with the model's.
+    pub fn with_extra_parameters(
+        model: &Model,
+        context: Arc<GpuContext>,
+        extras: &[(&str, &Tensor)],
+    ) -> Result<Self> {
         let config = model.config().clone();
-        let layout = ParamLayout::new(&config);
-        let flat = layout.pack(model);
+        let names: Vec<(String, Vec<usize>)> = extras
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.shape().to_vec()))
+            .collect();
+        if let Some((name, _)) = names
+            .iter()
+            .find(|(n, _)| ParamLayout::new(&config).entry(n).is_some())
+        {
+            return Err(Error::InvalidConfig(format!(
+                "extra parameter '{name}' has the name of one of the model's parameters"
+            )));
+        }
+        let layout = ParamLayout::new(&config).with_extras(&names);
+        let tensors: Vec<&Tensor> = extras.iter().map(|(_, t)| *t).collect();
+        let flat = layout.pack(model, &tensors);
         let family = config.family();
         let mut kernels = vec![
             TrainKernel::Gemm,
@@ -325,7 +350,8 @@ impl GpuTrainer {
 
     /// Splits flat gradients into the per-group layout of [`Model::groups`].
     fn group_grads(&self, flat: &[f32]) -> Vec<GroupGrads> {
-        let tensors = self.layout.unpack(flat);
+        let mut tensors = self.layout.unpack(flat);
+        tensors.truncate(self.layout.entries().len());
         let per_group = tensors.len() / self.config.num_groups();
         tensors
             .chunks(per_group)
@@ -345,6 +371,22 @@ impl GpuTrainer {
                 }
             })
             .collect()
+    }
+
+    /// The first element of the extra parameter `name` in the flat parameter and gradient
+    /// buffers (a multiple of 64), if there is one by that name.
+    pub fn extra_offset(&self, name: &str) -> Option<usize> {
+        self.layout
+            .extras()
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.offset)
+    }
+
+    /// Reads every parameter back (the model's then the extras), by name.
+    pub fn read_parameters(&self) -> Result<Vec<(String, Tensor)>> {
+        let flat = self.read_flat(&self.params, "reading the parameters")?;
+        Ok(self.layout.unpack(&flat))
     }
 
     /// Reads the parameter gradients back, under the parameters' `state_dict` names.

@@ -126,10 +126,13 @@ pub struct Gemm {
     pub bias_off: u32,
     /// The bias's stride between batch entries.
     pub bias_z: u32,
+    /// Invocations of a workgroup along C's columns (a power of two dividing
+    /// [`GEMM_WORKGROUP`]); the rest go along its rows.
+    pub lanes_x: u32,
 }
 
 /// The fields of [`Gemm`] in order with their byte offsets, for checking the WGSL twin.
-pub const GEMM_FIELDS: [(&str, usize); 17] = [
+pub const GEMM_FIELDS: [(&str, usize); 18] = [
     ("m", std::mem::offset_of!(Gemm, m)),
     ("n", std::mem::offset_of!(Gemm, n)),
     ("k", std::mem::offset_of!(Gemm, k)),
@@ -147,6 +150,7 @@ pub const GEMM_FIELDS: [(&str, usize); 17] = [
     ("c_z", std::mem::offset_of!(Gemm, c_z)),
     ("bias_off", std::mem::offset_of!(Gemm, bias_off)),
     ("bias_z", std::mem::offset_of!(Gemm, bias_z)),
+    ("lanes_x", std::mem::offset_of!(Gemm, lanes_x)),
 ];
 
 /// The uniform of the optimizer kernels.
