@@ -96,6 +96,8 @@ impl Gradients {
                 bias_ih: g.bias_ih.map(&mut next),
                 bias_hh: g.bias_hh.map(&mut next),
                 weight_hr: g.weight_hr.map(&mut next),
+                // The backward refuses semantics beyond PyTorch's, peepholes among them.
+                peephole: None,
             })
             .collect();
         Self {

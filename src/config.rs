@@ -1,8 +1,13 @@
 //! Module configuration with PyTorch's constructor arguments, validated the way PyTorch validates
 //! them, and the sizes every path derives from it.
+//!
+//! Beyond PyTorch, the configuration also carries the semantics ONNX's `LSTM`, `GRU` and `RNN`
+//! operators add (see "Semantics beyond PyTorch" on [`RnnConfig`]); their defaults are PyTorch's,
+//! so a PyTorch module's configuration computes exactly what it always did.
 
 use std::fmt;
 
+use crate::activation::{Activation, Activations};
 use crate::error::{Error, Result};
 
 /// Which `torch.nn` module a model is.
@@ -139,10 +144,36 @@ impl Nonlinearity {
     }
 }
 
+/// How per-row sequence lengths are read and what the output of a call with lengths holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum LengthRule {
+    /// PyTorch's `pack_padded_sequence(.., enforce_sorted=False)` then `pad_packed_sequence`:
+    /// every length in 1..=T; the output has max(lengths) steps, 0 past a row's length; `h_n`
+    /// (`c_n`) is a row's state after its last valid step; the reverse direction of a row starts
+    /// at its last valid step.
+    #[default]
+    Packed,
+    /// ONNX's `sequence_lens`, as onnxruntime computes it: the same, except that the output always
+    /// has T steps and a length may be 0, giving that row an output of 0 and `h_n` (`c_n`) of 0
+    /// (not its initial state).
+    Padded,
+}
+
 /// A module's constructor arguments, named and defaulted as in PyTorch.
 ///
 /// Build one with [`RnnConfig::new`] (or a shorthand such as [`RnnConfig::lstm`]) and the `with_*`
 /// methods; [`RnnConfig::validate`] refuses what PyTorch's constructor refuses.
+///
+/// # Semantics beyond PyTorch
+/// The fields after `proj_size` express what ONNX's operators can and PyTorch's modules cannot.
+/// Their defaults ([`RnnConfig::new`]) are PyTorch's; each `with_*` documents its equation:
+/// - `activations`: per-direction activation functions ([`Activations`]);
+/// - `clip`: gate pre-activations clamped to `[-clip, clip]`;
+/// - `peepholes` (LSTM): `i`, `f` see `c_{t-1}`, `o` sees `c_t` through per-unit weights;
+/// - `coupled_forget` (LSTM): `f = 1 − i`;
+/// - `reset_after` (GRU): where the reset gate applies (PyTorch: after `W_hn h + b_hn`);
+/// - `reverse`: the single direction runs from the last step to the first;
+/// - `lengths`: [`LengthRule::Packed`] (PyTorch) or [`LengthRule::Padded`] (ONNX).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RnnConfig {
     /// Which module.
@@ -166,6 +197,27 @@ pub struct RnnConfig {
     pub bidirectional: bool,
     /// LSTM projection size `P` (0 = none). Then `H_out = P`.
     pub proj_size: usize,
+    /// Per-direction activations (one entry per direction), or empty for PyTorch's
+    /// ([`Activations::pytorch`] of `nonlinearity`). Read them through [`RnnConfig::activations`].
+    pub activations: Vec<Activations>,
+    /// Every gate pre-activation (after biases and peepholes) clamped to `[-clip, clip]`; `None`
+    /// (PyTorch) for no clamp.
+    pub clip: Option<f32>,
+    /// LSTM peephole weights `peephole_l{k}` (3H, units of i, f, o): `i` and `f` add
+    /// `p_i ⊙ c_{t-1}`, `p_f ⊙ c_{t-1}`, `o` adds `p_o ⊙ c_t`. PyTorch: false.
+    pub peepholes: bool,
+    /// LSTM with coupled input and forget gates: `f = 1 − i` (its weights are still present and
+    /// unused, as in ONNX's `input_forget`). PyTorch: false.
+    pub coupled_forget: bool,
+    /// GRU: `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))` when true (PyTorch, cuDNN, Keras
+    /// `reset_after=True`, ONNX `linear_before_reset=1`); `n = tanh(W_in x + b_in + W_hn (r ⊙ h)
+    /// + b_hn)` when false (ONNX's default). Always true for the other families.
+    pub reset_after: bool,
+    /// The single direction runs backwards (from the last valid step to the first), as ONNX's
+    /// `direction="reverse"`; only without `bidirectional`. PyTorch: false.
+    pub reverse: bool,
+    /// How per-row lengths are read ([`LengthRule::Packed`] in PyTorch).
+    pub lengths: LengthRule,
 }
 
 impl RnnConfig {
@@ -182,6 +234,13 @@ impl RnnConfig {
             dropout: 0.0,
             bidirectional: false,
             proj_size: 0,
+            activations: Vec::new(),
+            clip: None,
+            peepholes: false,
+            coupled_forget: false,
+            reset_after: true,
+            reverse: false,
+            lengths: LengthRule::Packed,
         }
     }
 
@@ -245,6 +304,41 @@ impl RnnConfig {
         self.proj_size = proj_size;
         self
     }
+    /// Sets the activations, one entry per direction (empty: PyTorch's).
+    pub fn with_activations(mut self, activations: Vec<Activations>) -> Self {
+        self.activations = activations;
+        self
+    }
+    /// Sets `clip`: gate pre-activations clamped to `[-clip, clip]`.
+    pub fn with_clip(mut self, clip: Option<f32>) -> Self {
+        self.clip = clip;
+        self
+    }
+    /// Sets `peepholes` (LSTM only).
+    pub fn with_peepholes(mut self, peepholes: bool) -> Self {
+        self.peepholes = peepholes;
+        self
+    }
+    /// Sets `coupled_forget` (LSTM only): `f = 1 − i`.
+    pub fn with_coupled_forget(mut self, coupled_forget: bool) -> Self {
+        self.coupled_forget = coupled_forget;
+        self
+    }
+    /// Sets `reset_after` (GRU only; see the field).
+    pub fn with_reset_after(mut self, reset_after: bool) -> Self {
+        self.reset_after = reset_after;
+        self
+    }
+    /// Sets `reverse`: the single direction runs backwards.
+    pub fn with_reverse(mut self, reverse: bool) -> Self {
+        self.reverse = reverse;
+        self
+    }
+    /// Sets the length rule.
+    pub fn with_lengths(mut self, lengths: LengthRule) -> Self {
+        self.lengths = lengths;
+        self
+    }
 
     /// Refuses what PyTorch's constructor refuses, plus zero sizes.
     pub fn validate(&self) -> Result<()> {
@@ -284,6 +378,7 @@ impl RnnConfig {
                 ));
             }
         }
+        self.validate_beyond_pytorch()?;
         if self.kind.is_cell() {
             if self.num_layers != 1 {
                 return bad(format!(
@@ -302,6 +397,98 @@ impl RnnConfig {
             }
         }
         Ok(())
+    }
+
+    /// Refuses contradictory or inapplicable semantics beyond PyTorch's.
+    fn validate_beyond_pytorch(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::InvalidConfig(msg));
+        let family = self.family();
+        if !self.activations.is_empty() {
+            if self.activations.len() != self.num_directions() {
+                return bad(format!(
+                    "{} activation entries given; {self} has {} direction(s), one entry each",
+                    self.activations.len(),
+                    self.num_directions()
+                ));
+            }
+            if self.nonlinearity != Nonlinearity::Tanh {
+                return bad("give nonlinearity=relu or activations, not both".into());
+            }
+            let unused = Activations::pytorch(family, Nonlinearity::Tanh);
+            for acts in &self.activations {
+                let all = [acts.gate, acts.candidate, acts.cell];
+                if let Some(a) = all.iter().find(|a| !a.is_finite()) {
+                    return bad(format!("activation {a} has a parameter that is not finite"));
+                }
+                let same_unused = match family {
+                    Family::Lstm => true,
+                    Family::Gru => acts.cell == unused.cell,
+                    Family::Rnn => acts.gate == unused.gate && acts.cell == unused.cell,
+                };
+                if !same_unused {
+                    return bad(format!(
+                        "{} uses the activations {:?} only; leave the other roles at their defaults",
+                        self.kind,
+                        acts.used(family)
+                            .iter()
+                            .map(|a| a.name())
+                            .collect::<Vec<_>>()
+                    ));
+                }
+            }
+        }
+        if let Some(clip) = self.clip
+            && (clip.is_nan() || clip < 0.0)
+        {
+            return bad(format!("clip must be at least 0, got {clip}"));
+        }
+        if (self.peepholes || self.coupled_forget) && family != Family::Lstm {
+            return bad(format!(
+                "peepholes and coupled_forget apply to LSTM and LSTMCell only, not {}",
+                self.kind
+            ));
+        }
+        if !self.reset_after && family != Family::Gru {
+            return bad(format!(
+                "reset_after=False applies to GRU and GRUCell only, not {}",
+                self.kind
+            ));
+        }
+        if self.reverse && (self.bidirectional || self.kind.is_cell()) {
+            return bad(format!(
+                "reverse applies to a single-direction sequence module, not {self}"
+            ));
+        }
+        if self.lengths == LengthRule::Padded && self.kind.is_cell() {
+            return bad(format!("{} takes no lengths", self.kind));
+        }
+        Ok(())
+    }
+
+    /// True when every semantic beyond PyTorch's is at PyTorch's value: what a PyTorch module
+    /// (and a safetensors model file) can express.
+    pub fn is_pytorch(&self) -> bool {
+        self.activations.is_empty()
+            && self.clip.is_none()
+            && !self.peepholes
+            && !self.coupled_forget
+            && self.reset_after
+            && !self.reverse
+            && self.lengths == LengthRule::Packed
+    }
+
+    /// The activations of `direction` (0 forward, 1 reverse): the configured ones or PyTorch's.
+    pub fn activations(&self, direction: usize) -> Activations {
+        self.activations
+            .get(direction)
+            .copied()
+            .unwrap_or_else(|| Activations::pytorch(self.family(), self.nonlinearity))
+    }
+
+    /// Whether `direction` runs from the last step to the first: direction 1 of a bidirectional
+    /// module, or the only direction of a `reverse` one.
+    pub fn is_reversed(&self, direction: usize) -> bool {
+        direction == 1 || self.reverse
     }
 
     /// The recurrence computed.
@@ -353,6 +540,9 @@ impl RnnConfig {
                 specs.push(("bias_ih".into(), vec![g]));
                 specs.push(("bias_hh".into(), vec![g]));
             }
+            if self.peepholes {
+                specs.push(("peephole".into(), vec![3 * self.hidden_size]));
+            }
             return specs;
         }
         for layer in 0..self.num_layers {
@@ -376,6 +566,12 @@ impl RnnConfig {
                         vec![self.proj_size, self.hidden_size],
                     ));
                 }
+                if self.peepholes {
+                    specs.push((
+                        format!("peephole_l{layer}{sfx}"),
+                        vec![3 * self.hidden_size],
+                    ));
+                }
             }
         }
         specs
@@ -394,6 +590,7 @@ impl fmt::Display for RnnConfig {
             if self.nonlinearity != Nonlinearity::Tanh {
                 write!(f, ", nonlinearity={}", self.nonlinearity.name())?;
             }
+            self.fmt_beyond_pytorch(f)?;
             return write!(f, ")");
         }
         if self.proj_size != 0 {
@@ -415,95 +612,50 @@ impl fmt::Display for RnnConfig {
         if self.bidirectional {
             write!(f, ", bidirectional={}", py_bool(self.bidirectional))?;
         }
+        self.fmt_beyond_pytorch(f)?;
         write!(f, ")")
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repr_matches_pytorch() {
-        assert_eq!(RnnConfig::rnn_cell(5, 7).to_string(), "RNNCell(5, 7)");
-        assert_eq!(
-            RnnConfig::lstm(10, 20)
-                .with_num_layers(2)
-                .with_bidirectional(true)
-                .to_string(),
-            "LSTM(10, 20, num_layers=2, bidirectional=True)"
-        );
-        assert_eq!(
-            RnnConfig::lstm(3, 8)
-                .with_proj_size(4)
-                .with_bias(false)
-                .with_batch_first(true)
-                .with_dropout(0.5)
-                .to_string(),
-            "LSTM(3, 8, proj_size=4, bias=False, batch_first=True, dropout=0.5)"
-        );
-        assert_eq!(
-            RnnConfig::rnn(3, 4)
-                .with_nonlinearity(Nonlinearity::Relu)
-                .with_num_layers(2)
-                .with_bias(false)
-                .with_batch_first(true)
-                .with_dropout(0.5)
-                .with_bidirectional(true)
-                .to_string(),
-            "RNN(3, 4, num_layers=2, bias=False, batch_first=True, dropout=0.5, bidirectional=True)"
-        );
-        assert_eq!(
-            RnnConfig::rnn_cell(2, 3)
-                .with_nonlinearity(Nonlinearity::Relu)
-                .with_bias(false)
-                .to_string(),
-            "RNNCell(2, 3, bias=False, nonlinearity=relu)"
-        );
-    }
-
-    #[test]
-    fn refuses_what_pytorch_refuses() {
-        let refused = [
-            RnnConfig::lstm(0, 4),
-            RnnConfig::lstm(4, 0),
-            RnnConfig::lstm(4, 4).with_num_layers(0),
-            RnnConfig::lstm(4, 4).with_proj_size(4),
-            RnnConfig::lstm(4, 4).with_proj_size(9),
-            RnnConfig::gru(4, 4).with_proj_size(2),
-            RnnConfig::rnn(4, 4).with_proj_size(2),
-            RnnConfig::lstm(4, 4).with_dropout(1.5),
-            RnnConfig::lstm(4, 4).with_dropout(-0.1),
-            RnnConfig::gru(4, 4).with_nonlinearity(Nonlinearity::Relu),
-            RnnConfig::lstm_cell(4, 4).with_num_layers(2),
-            RnnConfig::gru_cell(4, 4).with_bidirectional(true),
-        ];
-        for config in refused {
-            assert!(
-                matches!(config.validate(), Err(Error::InvalidConfig(_))),
-                "{config:?} was accepted"
-            );
+impl RnnConfig {
+    /// The semantics beyond PyTorch's that differ from its defaults, as `, name=value` pairs.
+    fn fmt_beyond_pytorch(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.reverse {
+            write!(f, ", reverse=True")?;
         }
-        RnnConfig::lstm(4, 5).with_proj_size(4).validate().unwrap();
-        RnnConfig::rnn(4, 5)
-            .with_nonlinearity(Nonlinearity::Relu)
-            .with_dropout(1.0)
-            .validate()
-            .unwrap();
-    }
-
-    #[test]
-    fn parameter_shapes_follow_pytorch() {
-        let config = RnnConfig::lstm(3, 8)
-            .with_proj_size(5)
-            .with_num_layers(2)
-            .with_bidirectional(true);
-        let specs = config.parameter_specs();
-        assert_eq!(specs.len(), 2 * 2 * 5);
-        assert_eq!(specs[0], ("weight_ih_l0".to_string(), vec![32, 3]));
-        assert_eq!(specs[1], ("weight_hh_l0".to_string(), vec![32, 5]));
-        assert_eq!(specs[4], ("weight_hr_l0".to_string(), vec![5, 8]));
-        assert_eq!(specs[5], ("weight_ih_l0_reverse".to_string(), vec![32, 3]));
-        assert_eq!(specs[10], ("weight_ih_l1".to_string(), vec![32, 10]));
+        if !self.reset_after {
+            write!(f, ", reset_after=False")?;
+        }
+        if self.peepholes {
+            write!(f, ", peepholes=True")?;
+        }
+        if self.coupled_forget {
+            write!(f, ", coupled_forget=True")?;
+        }
+        if let Some(clip) = self.clip {
+            write!(f, ", clip={clip:?}")?;
+        }
+        if self.lengths == LengthRule::Padded {
+            write!(f, ", lengths=padded")?;
+        }
+        if !self.activations.is_empty() {
+            let dirs: Vec<String> = self
+                .activations
+                .iter()
+                .map(|a| {
+                    let used: Vec<String> = a
+                        .used(self.family())
+                        .iter()
+                        .map(Activation::to_string)
+                        .collect();
+                    format!("({})", used.join(", "))
+                })
+                .collect();
+            write!(f, ", activations=[{}]", dirs.join(", "))?;
+        }
+        Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -107,14 +107,18 @@ pub enum Error {
     },
 
     /// A per-row sequence length is zero, negative or longer than the sequence.
+    /// A per-row sequence length is below the least allowed (1 for PyTorch's packed sequences,
+    /// 0 for ONNX's `sequence_lens`), negative or longer than the sequence.
     #[error(
-        "lengths[{index}] = {value} is invalid: each length must be in 1..={max} (the sequence length)"
+        "lengths[{index}] = {value} is invalid: each length must be in {min}..={max} (the sequence length)"
     )]
     BadLength {
         /// The batch row.
         index: usize,
         /// The length given.
         value: i64,
+        /// The least length allowed.
+        min: usize,
         /// The sequence length T.
         max: usize,
     },
@@ -161,6 +165,11 @@ pub enum Error {
         /// What is wrong with it and what there is instead.
         reason: String,
     },
+
+    /// A valid model or request that this path does not compute (yet), e.g. semantics beyond
+    /// PyTorch's on a path that does not implement them.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
 
     /// The requested device is not available.
     #[error("device unavailable: {0}")]

@@ -1,7 +1,7 @@
 //! The arguments and results of a forward pass in PyTorch's shapes, their validation, and the
 //! time-major layout every backend computes in.
 
-use crate::config::{Family, RnnConfig};
+use crate::config::{Family, LengthRule, RnnConfig};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -14,7 +14,8 @@ use crate::tensor::Tensor;
 /// - `c0` (LSTM only): (D·L, N, H), or (D·L, H); zeros when absent; an LSTM takes `h0` and `c0`
 ///   together or neither ([`Error::IncompleteState`]), as PyTorch does;
 /// - `lengths`: (N) per-row valid steps, each in 1..=T, as `pack_padded_sequence(..,
-///   enforce_sorted=False)` takes them; batched input only.
+///   enforce_sorted=False)` takes them (in 0..=T under [`LengthRule::Padded`]); batched input
+///   only.
 ///
 /// Cells: `input` (N, I) or (I); `h0` and `c0` (N, H) or (H); no `lengths`.
 #[derive(Clone, Copy, Debug)]
@@ -60,7 +61,8 @@ impl<'a> ForwardInput<'a> {
 ///
 /// Sequence modules: `output` (T_out, N, D·H_out) or (N, T_out, D·H_out) with `batch_first`, or
 /// (T_out, D·H_out) unbatched, where `T_out` is T, or max(lengths) when lengths are given (as
-/// `pad_packed_sequence` returns it; steps past a row's length are 0); `h_n` (D·L, N, H_out) or
+/// `pad_packed_sequence` returns it; steps past a row's length are 0) under [`LengthRule::Packed`]
+/// (T under [`LengthRule::Padded`]); `h_n` (D·L, N, H_out) or
 /// (D·L, H_out); `c_n` (D·L, N, H) or (D·L, H) for LSTM.
 ///
 /// Cells: `output` and `h_n` both hold the new hidden state (N, H) or (H); `c_n` the new cell
@@ -90,8 +92,10 @@ pub struct Prepared {
     pub h0: Vec<f32>,
     /// The initial cell states, (D·L, N, H) for LSTM; empty for other families.
     pub c0: Vec<f32>,
-    /// Per-row lengths (N), each in 1..=T, if given.
+    /// Per-row lengths (N), each in 1..=T (0..=T under [`LengthRule::Padded`]), if given.
     pub lengths: Option<Vec<usize>>,
+    /// The configuration's length rule.
+    pub length_rule: LengthRule,
     /// The call's shapes in the caller's layout, for [`Prepared::finish`].
     shape: CallShape,
 }
@@ -295,14 +299,19 @@ impl Prepared {
                 });
             }
             Some(lengths) => {
+                let min = match config.lengths {
+                    LengthRule::Packed => 1,
+                    LengthRule::Padded => 0,
+                };
                 if let Some((index, &value)) = lengths
                     .iter()
                     .enumerate()
-                    .find(|&(_, &l)| l == 0 || l > seq_len)
+                    .find(|&(_, &l)| l < min || l > seq_len)
                 {
                     return Err(Error::BadLength {
                         index,
-                        value: value as i64,
+                        value: i64::try_from(value).unwrap_or(i64::MAX),
+                        min,
                         max: seq_len,
                     });
                 }
@@ -318,15 +327,18 @@ impl Prepared {
             h0,
             c0,
             lengths,
+            length_rule: config.lengths,
             shape,
         })
     }
 
-    /// Steps in the output: T, or max(lengths) as `pad_packed_sequence` pads.
+    /// Steps in the output: T, or under [`LengthRule::Packed`] with lengths, max(lengths) as
+    /// `pad_packed_sequence` pads.
     pub fn output_steps(&self) -> usize {
-        self.lengths
-            .as_ref()
-            .map_or(self.seq_len, |l| l.iter().copied().max().unwrap_or(0))
+        match (self.length_rule, &self.lengths) {
+            (LengthRule::Packed, Some(l)) => l.iter().copied().max().unwrap_or(0),
+            _ => self.seq_len,
+        }
     }
 
     /// Row `n`'s valid steps.

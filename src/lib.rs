@@ -29,6 +29,7 @@
 pub use rand;
 pub use wgpu;
 
+pub mod activation;
 pub mod backward;
 // Wall-clock timing (`std::time::Instant` panics in the browser): native only.
 #[cfg(not(target_arch = "wasm32"))]
@@ -50,8 +51,9 @@ pub mod reference;
 pub mod reference_backward;
 pub mod tensor;
 
+pub use activation::{Activation, Activations};
 pub use backward::{Gradients, OutputGrads};
-pub use config::{Family, ModuleKind, Nonlinearity, RnnConfig};
+pub use config::{Family, LengthRule, ModuleKind, Nonlinearity, RnnConfig};
 pub use cpu::CpuModel;
 pub use error::{Error, Result};
 pub use forward::{ForwardInput, ForwardOutput};

@@ -23,6 +23,9 @@ pub struct LayerParams {
     pub bias_hh: Option<Tensor>,
     /// `weight_hr_l{k}`: (P, H), present only for LSTM with `proj_size = P > 0`.
     pub weight_hr: Option<Tensor>,
+    /// `peephole_l{k}`: (3H), the peephole weights of units i, f, o, present only for LSTM with
+    /// `peepholes` (not a PyTorch parameter: ONNX's `P`).
+    pub peephole: Option<Tensor>,
 }
 
 impl LayerParams {
@@ -35,6 +38,7 @@ impl LayerParams {
             self.bias_ih.as_ref(),
             self.bias_hh.as_ref(),
             self.weight_hr.as_ref(),
+            self.peephole.as_ref(),
         ]
         .into_iter()
         .flatten()
@@ -48,6 +52,7 @@ impl LayerParams {
             self.bias_ih.as_mut(),
             self.bias_hh.as_mut(),
             self.weight_hr.as_mut(),
+            self.peephole.as_mut(),
         ]
         .into_iter()
         .flatten()
@@ -133,12 +138,18 @@ impl Model {
             } else {
                 None
             };
+            let peephole = if config.peepholes {
+                Some(next("peephole")?)
+            } else {
+                None
+            };
             groups.push(LayerParams {
                 weight_ih,
                 weight_hh,
                 bias_ih,
                 bias_hh,
                 weight_hr,
+                peephole,
             });
         }
         if let Some(name) = tensors.keys().min() {

@@ -64,9 +64,15 @@ impl Model {
         Self::from_file(TensorFile::parse(Path::new(name), bytes)?, options)
     }
 
-    /// Saves the model as f32 tensors with full metadata, atomically.
+    /// Saves the model as f32 tensors with full metadata, atomically. Model files hold PyTorch
+    /// modules: a model with semantics beyond PyTorch's ([`RnnConfig::is_pytorch`]) is refused.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let c = self.config();
+        if !c.is_pytorch() {
+            return Err(Error::Unsupported(format!(
+                "saving {c} as a safetensors model file: model files hold PyTorch modules, and this one has semantics beyond PyTorch's"
+            )));
+        }
         let mut meta = HashMap::new();
         meta.insert("module".to_string(), c.kind.name().to_string());
         meta.insert("input_size".into(), c.input_size.to_string());

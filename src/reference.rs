@@ -5,8 +5,13 @@
 //! It is organised like the GPU path, and its functions carry the GPU kernels' names:
 //! [`input_projection`] (all time steps at once), then one of [`rnn_step`], [`lstm_step`] (with
 //! [`lstm_projection`] when `proj_size > 0`) or [`gru_step`] per step and batch row.
+//!
+//! It computes the semantics beyond PyTorch's too (activations, clip, peepholes, coupled forget
+//! gate, GRU reset before the recurrent product, reverse direction, ONNX's length rule): each
+//! step reads them from a [`StepRule`].
 
-use crate::config::{Family, Nonlinearity, RnnConfig};
+use crate::activation::Activations;
+use crate::config::{Family, RnnConfig};
 use crate::error::{Error, Result};
 use crate::forward::{ForwardInput, ForwardOutput, Prepared};
 use crate::model::{LayerParams, Model};
@@ -115,6 +120,8 @@ pub(crate) fn forward_recorded(
         for dir in 0..dirs {
             let group = layer * dirs + dir;
             let params = model.group(layer, dir);
+            let rule = StepRule::new(config, dir);
+            let reversed = config.is_reversed(dir);
             let gates_x = input_projection(params, &layer_in, t_len * n_rows, in_width);
             let g_width = config.gate_count() * h;
             let (mut h_prev, mut c_prev) = match trace {
@@ -138,19 +145,25 @@ pub(crate) fn forward_recorded(
                 };
                 let len = p.length(n);
                 for s in 0..len {
-                    let t = if dir == 0 { s } else { len - 1 - s };
+                    let t = if reversed { len - 1 - s } else { s };
                     if trace.is_some() {
                         h_prev[(t * n_rows + n) * h_out..][..h_out].copy_from_slice(&hs);
                         c_prev[(t * n_rows + n) * cs.len()..][..cs.len()].copy_from_slice(&cs);
                     }
                     let gx = &gates_x[(t * n_rows + n) * g_width..][..g_width];
                     match config.family() {
-                        Family::Rnn => rnn_step(config.nonlinearity, params, gx, &mut hs),
-                        Family::Lstm => lstm_step(params, gx, &mut hs, &mut cs),
-                        Family::Gru => gru_step(params, gx, &mut hs),
+                        Family::Rnn => rnn_step(&rule, params, gx, &mut hs),
+                        Family::Lstm => lstm_step(&rule, params, gx, &mut hs, &mut cs),
+                        Family::Gru => gru_step(&rule, params, gx, &mut hs),
                     }
                     let o = (t * n_rows + n) * width + dir * h_out;
                     layer_out[o..o + h_out].copy_from_slice(&hs);
+                }
+                if len == 0 {
+                    // LengthRule::Padded: a zero-length row ends with zero states, as
+                    // onnxruntime's LSTM and GRU give it (not its initial state).
+                    hs.fill(0.0);
+                    cs.fill(0.0);
                 }
                 h_n[state..state + h_out].copy_from_slice(&hs);
                 if lstm {
@@ -188,30 +201,83 @@ pub fn input_projection(params: &LayerParams, x: &[f64], rows: usize, in_width: 
     out
 }
 
-/// One RNN step for one batch row: `h ← act(gx + W_hh h + b_hh)`. gx (H), h (H).
-pub fn rnn_step(nonlinearity: Nonlinearity, params: &LayerParams, gx: &[f64], h: &mut [f64]) {
-    let pre = recurrent_gates(params, gx, h);
-    for (hj, &a) in h.iter_mut().zip(&pre) {
-        *hj = match nonlinearity {
-            Nonlinearity::Tanh => a.tanh(),
-            Nonlinearity::Relu => relu(a),
-        };
+/// What one direction's step computes besides its weights, read once from the configuration.
+/// PyTorch's rule: sigmoid gates, tanh (or relu) candidate, tanh cell, no clip, `f` its own gate,
+/// the GRU reset gate applied after `W_hn h + b_hn`. Peepholes are [`LayerParams::peephole`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepRule {
+    /// The direction's activations.
+    pub activations: Activations,
+    /// Gate pre-activations clamped to `[-clip, clip]`.
+    pub clip: Option<f64>,
+    /// LSTM `f = 1 − i`.
+    pub coupled_forget: bool,
+    /// GRU: `r ⊙ (W_hn h + b_hn)` (true) or `W_hn (r ⊙ h) + b_hn` (false).
+    pub reset_after: bool,
+}
+
+impl StepRule {
+    /// The rule of `config`'s direction `direction`.
+    pub fn new(config: &RnnConfig, direction: usize) -> Self {
+        Self {
+            activations: config.activations(direction),
+            clip: config.clip.map(f64::from),
+            coupled_forget: config.coupled_forget,
+            reset_after: config.reset_after,
+        }
+    }
+
+    /// A pre-activation after the clip.
+    fn clip(&self, x: f64) -> f64 {
+        match self.clip {
+            Some(c) => x.clamp(-c, c),
+            None => x,
+        }
+    }
+
+    /// `gate(clip(x))`.
+    fn gate(&self, x: f64) -> f64 {
+        self.activations.gate.apply(self.clip(x))
+    }
+
+    /// `candidate(clip(x))`.
+    fn candidate(&self, x: f64) -> f64 {
+        self.activations.candidate.apply(self.clip(x))
     }
 }
 
-/// One LSTM step for one batch row, gates i, f, g, o: `c ← f·c + i·g`, `h ← o·tanh(c)`, then
-/// `h ← W_hr h` with a projection. gx (4H), h (H_out), c (H).
-pub fn lstm_step(params: &LayerParams, gx: &[f64], h: &mut [f64], c: &mut [f64]) {
+/// One RNN step for one batch row: `h ← act(clip(gx + W_hh h + b_hh))`. gx (H), h (H).
+pub fn rnn_step(rule: &StepRule, params: &LayerParams, gx: &[f64], h: &mut [f64]) {
+    let pre = recurrent_gates(params, gx, h);
+    for (hj, &a) in h.iter_mut().zip(&pre) {
+        *hj = rule.candidate(a);
+    }
+}
+
+/// One LSTM step for one batch row, gates i, f, g, o: `c ← f·c + i·g`, `h ← o·cell(c)`, then
+/// `h ← W_hr h` with a projection. With peepholes p (i, f, o), `i` and `f` add `p ⊙ c` before the
+/// update and `o` after it; with a coupled forget gate, `f = 1 − i`. gx (4H), h (H_out), c (H).
+pub fn lstm_step(rule: &StepRule, params: &LayerParams, gx: &[f64], h: &mut [f64], c: &mut [f64]) {
     let hidden = c.len();
     let pre = recurrent_gates(params, gx, h);
+    let peep = |gate: usize, j: usize, c: f64| {
+        params
+            .peephole
+            .as_ref()
+            .map_or(0.0, |p| f64::from(p.data()[gate * hidden + j]) * c)
+    };
     let mut full = vec![0.0; hidden];
     for j in 0..hidden {
-        let i = sigmoid(pre[j]);
-        let f = sigmoid(pre[hidden + j]);
-        let g = pre[2 * hidden + j].tanh();
-        let o = sigmoid(pre[3 * hidden + j]);
+        let i = rule.gate(pre[j] + peep(0, j, c[j]));
+        let f = if rule.coupled_forget {
+            1.0 - i
+        } else {
+            rule.gate(pre[hidden + j] + peep(1, j, c[j]))
+        };
+        let g = rule.candidate(pre[2 * hidden + j]);
         c[j] = f * c[j] + i * g;
-        full[j] = o * c[j].tanh();
+        let o = rule.gate(pre[3 * hidden + j] + peep(2, j, c[j]));
+        full[j] = o * rule.activations.cell.apply(c[j]);
     }
     match &params.weight_hr {
         Some(w_hr) => lstm_projection(w_hr.data(), &full, h),
@@ -228,17 +294,39 @@ pub fn lstm_projection(w_hr: &[f32], full: &[f64], h: &mut [f64]) {
     }
 }
 
-/// One GRU step for one batch row, gates r, z, n: `n = tanh(gx_n + r·(W_hn h + b_hn))`,
-/// `h ← (1 − z)·n + z·h`. gx (3H), h (H).
-pub fn gru_step(params: &LayerParams, gx: &[f64], h: &mut [f64]) {
+/// One GRU step for one batch row, gates r, z, n: `n = tanh(gx_n + r·(W_hn h + b_hn))` (or,
+/// without `reset_after`, `n = tanh(gx_n + W_hn (r·h) + b_hn)`), `h ← (1 − z)·n + z·h`.
+/// gx (3H), h (H).
+pub fn gru_step(rule: &StepRule, params: &LayerParams, gx: &[f64], h: &mut [f64]) {
     let hidden = h.len();
     let gh = hidden_gates(params, h);
+    let r: Vec<f64> = (0..hidden).map(|j| rule.gate(gx[j] + gh[j])).collect();
+    let hn = if rule.reset_after {
+        (0..hidden).map(|j| r[j] * gh[2 * hidden + j]).collect()
+    } else {
+        let rh: Vec<f64> = (0..hidden).map(|j| r[j] * h[j]).collect();
+        reset_hidden_gate(params, &rh)
+    };
     for j in 0..hidden {
-        let r = sigmoid(gx[j] + gh[j]);
-        let z = sigmoid(gx[hidden + j] + gh[hidden + j]);
-        let n = (gx[2 * hidden + j] + r * gh[2 * hidden + j]).tanh();
+        let z = rule.gate(gx[hidden + j] + gh[hidden + j]);
+        let n = rule.candidate(gx[2 * hidden + j] + hn[j]);
         h[j] = (1.0 - z) * n + z * h[j];
     }
+}
+
+/// The GRU's `W_hn (r·h) + b_hn` without `reset_after`: rh = r·h (H) → (H).
+fn reset_hidden_gate(params: &LayerParams, rh: &[f64]) -> Vec<f64> {
+    let hidden = rh.len();
+    let w = &params.weight_hh.data()[2 * hidden * hidden..];
+    (0..hidden)
+        .map(|j| {
+            let bias = params
+                .bias_hh
+                .as_ref()
+                .map_or(0.0, |b| f64::from(b.data()[2 * hidden + j]));
+            dot(&w[j * hidden..(j + 1) * hidden], rh) + bias
+        })
+        .collect()
 }
 
 /// `W_hh h + b_hh`: (G·H).
@@ -268,11 +356,6 @@ pub(crate) fn dot(w: &[f32], x: &[f64]) -> f64 {
 
 pub(crate) fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
-}
-
-/// PyTorch's relu: NaN stays NaN (`f64::max` would turn it into 0).
-fn relu(x: f64) -> f64 {
-    if x < 0.0 { 0.0 } else { x }
 }
 
 impl Model {
@@ -336,10 +419,12 @@ mod tests {
 
     #[test]
     fn relu_and_activations_propagate_nan() {
-        assert!(relu(f64::NAN).is_nan());
-        assert!(sigmoid(f64::NAN).is_nan());
-        assert_eq!(relu(-2.0), 0.0);
-        assert_eq!(sigmoid(-1000.0), 0.0);
-        assert_eq!(sigmoid(1000.0), 1.0);
+        use crate::activation::Activation;
+        let (relu, sigmoid) = (Activation::Relu, Activation::Sigmoid);
+        assert!(relu.apply(f64::NAN).is_nan());
+        assert!(sigmoid.apply(f64::NAN).is_nan());
+        assert_eq!(relu.apply(-2.0), 0.0);
+        assert_eq!(sigmoid.apply(-1000.0), 0.0);
+        assert_eq!(sigmoid.apply(1000.0), 1.0);
     }
 }

@@ -24,6 +24,11 @@ pub fn backward(
     grads: &OutputGrads<'_>,
 ) -> Result<(ForwardOutput, Gradients)> {
     let config = model.config();
+    if !config.is_pytorch() {
+        return Err(crate::error::Error::Unsupported(format!(
+            "the backward of {config}: it computes PyTorch's semantics only so far"
+        )));
+    }
     let p = Prepared::new(config, args)?;
     let g = PreparedGrads::new(config, &p, grads)?;
     reference::check_host_bytes(working_bytes(config, &p), || {

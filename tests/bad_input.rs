@@ -81,6 +81,7 @@ fn forward_arguments_are_checked_against_the_model() {
         Error::BadLength {
             index: 1,
             value: 0,
+            min: 1,
             max: 4
         }
     ));
@@ -89,6 +90,7 @@ fn forward_arguments_are_checked_against_the_model() {
         Error::BadLength {
             index: 0,
             value: 5,
+            min: 1,
             max: 4
         }
     ));

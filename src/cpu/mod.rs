@@ -92,6 +92,11 @@ impl CpuModel {
     /// [`ForwardInput`] and [`ForwardOutput`].
     pub fn forward(&self, args: &ForwardInput<'_>) -> Result<ForwardOutput> {
         let config = &self.config;
+        if !config.is_pytorch() {
+            return Err(crate::error::Error::Unsupported(format!(
+                "{config} on the fast CPU path: it computes PyTorch's semantics only so far; run it on the CPU reference"
+            )));
+        }
         let prepared = Prepared::new(config, args)?;
         check_host_bytes(working_bytes(config, &prepared), || {
             format!(

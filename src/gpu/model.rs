@@ -122,6 +122,11 @@ impl GpuModel {
     #[doc(hidden)]
     pub fn with_tiling(model: &Model, context: Arc<GpuContext>, tiling: Tiling) -> Result<Self> {
         let config = model.config().clone();
+        if !config.is_pytorch() {
+            return Err(Error::Unsupported(format!(
+                "{config} on the GPU: the GPU kernels compute PyTorch's semantics only so far; run it on the CPU reference"
+            )));
+        }
         let have = context.limits().max_storage_buffers_per_shader_stage;
         if have < NEEDED_STORAGE_BUFFERS {
             return Err(Error::DeviceUnavailable(format!(

@@ -196,6 +196,7 @@ pub fn cases(dir: &Path) -> Vec<BadCase> {
                 E::BadLength {
                     index: 1,
                     value: 6,
+                    min: 1,
                     max: 5
                 }
             )

@@ -53,6 +53,11 @@ impl GpuTrainer {
         extras: &[(&str, &Tensor)],
     ) -> Result<Self> {
         let config = model.config().clone();
+        if !config.is_pytorch() {
+            return Err(Error::Unsupported(format!(
+                "training {config} on the GPU: the training kernels compute PyTorch's semantics only so far"
+            )));
+        }
         let names: Vec<(String, Vec<usize>)> = extras
             .iter()
             .map(|(n, t)| (n.to_string(), t.shape().to_vec()))
