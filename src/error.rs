@@ -166,6 +166,30 @@ pub enum Error {
         reason: String,
     },
 
+    /// A file is not a readable ONNX model (not protobuf, no graph, a malformed tensor, a name
+    /// nothing produces).
+    #[error("{}: not a valid ONNX model ({reason})", path.display())]
+    BadOnnx {
+        /// The file concerned.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+
+    /// An ONNX node uses an operator, attribute value or input wgpu-rnn does not run, or failed
+    /// on the values it was given.
+    #[error("ONNX node {index} '{node}' ({op}): {reason}")]
+    OnnxNode {
+        /// The operator, e.g. `LSTM` or `Softmax`.
+        op: String,
+        /// The node's name.
+        node: String,
+        /// Its position among the graph's nodes (0-based).
+        index: usize,
+        /// What is unsupported or wrong, and what is supported.
+        reason: String,
+    },
+
     /// A valid model or request that this path does not compute (yet), e.g. semantics beyond
     /// PyTorch's on a path that does not implement them.
     #[error("unsupported: {0}")]

@@ -46,6 +46,7 @@ pub mod loss;
 pub mod model;
 pub mod model_file;
 pub mod model_load;
+pub mod onnx;
 pub mod optim;
 pub mod reference;
 pub mod reference_backward;

@@ -7,6 +7,7 @@ mod device;
 mod grad;
 mod info;
 mod model_arg;
+mod onnx;
 mod show;
 
 use std::path::{Path, PathBuf};
@@ -115,6 +116,10 @@ fn run(command: Command) -> Result<ExitCode, Error> {
         } => {
             refuse_overwriting_inputs(&output, &[model.path(), &input])?;
             ForwardOutput::check_save_path(&output)?;
+            if onnx::is_onnx(model.path()) {
+                model.refuse_prefix_for_onnx()?;
+                return onnx::run(model.path(), &input, &output, device);
+            }
             let model = model.load()?;
             let args = InputFile::load(&input)?;
             let backend = Backend::choose(device, &model)?;
@@ -181,6 +186,29 @@ fn check(
     tolerance: f64,
     device: DeviceChoice,
 ) -> Result<ExitCode, Error> {
+    let (worst, device) = if onnx::is_onnx(model.path()) {
+        model.refuse_prefix_for_onnx()?;
+        onnx::check(model.path(), input, device)?
+    } else {
+        check_module(model, input, device)?
+    };
+    if worst <= tolerance {
+        println!("agree within {tolerance:e}");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "wgpu-rnn: error: {device} and the reference differ by {worst:.3e} > tolerance {tolerance:e}"
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// `check` on a model file: prints each result's differences; returns the worst and the device.
+fn check_module(
+    model: &ModelArg,
+    input: &Path,
+    device: DeviceChoice,
+) -> Result<(f64, String), Error> {
     let model = model.load()?;
     let args = InputFile::load(input)?;
     let backend = Backend::choose(device, &model)?;
@@ -203,16 +231,7 @@ fn check(
             g.shape()
         );
     }
-    if worst <= tolerance {
-        println!("agree within {tolerance:e}");
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprintln!(
-            "wgpu-rnn: error: {} and the reference differ by {worst:.3e} > tolerance {tolerance:e}",
-            backend.describe()
-        );
-        Ok(ExitCode::FAILURE)
-    }
+    Ok((worst, backend.describe()))
 }
 
 fn tensors(out: &ForwardOutput) -> Vec<(&'static str, &wgpu_rnn::Tensor)> {

@@ -8,7 +8,8 @@ use wgpu_rnn::{Error, LoadOptions, Model};
 /// A model file to read.
 #[derive(clap::Args)]
 pub struct ModelArg {
-    /// Model file: safetensors of the module's state_dict (metadata optional).
+    /// Model file: safetensors of the module's state_dict (metadata optional), or an ONNX model
+    /// (`.onnx`, see the README's "From ONNX").
     #[arg(long)]
     pub model: PathBuf,
     /// Read only the tensors under this key prefix, e.g. `rnn.` for `rnn.weight_ih_l0` in the
@@ -21,6 +22,18 @@ impl ModelArg {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.model
+    }
+
+    /// Refuses `--prefix` for an ONNX model (it selects tensors of a safetensors checkpoint).
+    pub fn refuse_prefix_for_onnx(&self) -> Result<(), Error> {
+        if self.prefix.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Unsupported(format!(
+            "--prefix {} with the ONNX model {}: --prefix selects the tensors of a safetensors checkpoint",
+            self.prefix,
+            self.model.display()
+        )))
     }
 
     /// Loads the model; prints `wgpu-rnn: notice: FILE: nonlinearity=tanh, ... assumed: ...` on
