@@ -22,7 +22,9 @@ use crate::tensor::Tensor;
 impl Model {
     /// Loads a model file (see the module docs). Tensors may be F32, F64, F16 or BF16. Settings
     /// the file does not state are PyTorch's defaults, silently: [`Model::load_with`] reports
-    /// them.
+    /// them. An ONNX model (a `.onnx` file, or one holding an ONNX protobuf) is read with
+    /// [`OnnxModel::load`](crate::onnx::OnnxModel::load) and made one model by
+    /// [`OnnxModel::to_model`](crate::onnx::OnnxModel::to_model).
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         Self::load_with(path, &LoadOptions::default()).map(|(model, _)| model)
     }
@@ -47,7 +49,26 @@ impl Model {
     /// # Ok::<(), wgpu_rnn::Error>(())
     /// ```
     pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<(Self, LoadReport)> {
-        Self::from_file(TensorFile::read(path.as_ref())?, options)
+        let path = path.as_ref();
+        let onnx_name = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if onnx_name || crate::onnx::looks_like_onnx(&bytes) {
+            if !options.prefix.is_empty() {
+                return Err(Error::Unsupported(format!(
+                    "the key prefix '{}' with the ONNX model {}: prefixes select the tensors of a safetensors checkpoint",
+                    options.prefix,
+                    path.display()
+                )));
+            }
+            let model = crate::onnx::OnnxModel::from_bytes(&bytes, path)?.to_model()?;
+            return Ok((model, LoadReport::default()));
+        }
+        Self::from_file(TensorFile::parse(path, &bytes)?, options)
     }
 
     /// Loads a model from the bytes of a model file; `name` only labels errors.

@@ -98,3 +98,87 @@ fn read_outputs(path: &std::path::Path) -> Vec<(String, Value)> {
         })
         .collect()
 }
+
+/// Every `torch.onnx.export` graph loads with `Model::load` as the module it came from (layers,
+/// directions, batch_first fused back), and that model reproduces PyTorch's outputs.
+#[test]
+fn torch_graphs_load_as_the_module_they_came_from() {
+    use wgpu_rnn::{ForwardInput, Model};
+    for case in cases("torch") {
+        let model = Model::load(&case.model).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let config = model.config();
+        let layers: usize = case.name[case.name.find("_l").unwrap() + 2..][..1]
+            .parse()
+            .unwrap();
+        assert_eq!(config.num_layers, layers, "{}", case.name);
+        assert_eq!(
+            config.bidirectional,
+            case.name.contains("_bi"),
+            "{}",
+            case.name
+        );
+        assert_eq!(
+            config.batch_first,
+            case.name.contains("_bf"),
+            "{}",
+            case.name
+        );
+        let onnx = OnnxModel::load(&case.model).unwrap();
+        let inputs = onnx.load_inputs(&case.input).unwrap();
+        let get = |name: &str| {
+            inputs.iter().find_map(|(n, v)| match v {
+                Value::Float(t) if n == name => Some(t.clone()),
+                _ => None,
+            })
+        };
+        let (x, h0, c0) = (get("input").unwrap(), get("h0"), get("c0"));
+        let mut args = ForwardInput::new(&x);
+        if let Some(h0) = &h0 {
+            args = args.with_h0(h0);
+        }
+        if let Some(c0) = &c0 {
+            args = args.with_c0(c0);
+        }
+        let out = model.forward_reference(&args).unwrap();
+        let mut outputs = vec![
+            ("output".to_string(), Value::Float(out.output)),
+            ("h_n".to_string(), Value::Float(out.h_n)),
+        ];
+        outputs.extend(out.c_n.map(|c| ("c_n".to_string(), Value::Float(c))));
+        let worst = worst_error(&case, &outputs).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert!(worst <= TOLERANCE, "{}: {worst:e}", case.name);
+    }
+    // A single ONNX node (ONNX's inputs and outputs, not a module's) gives the node's model.
+    for set in ["node", "ort"] {
+        for case in cases(set) {
+            let model = Model::load(&case.model).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+            assert_eq!(model.config().num_layers, 1);
+        }
+    }
+}
+
+/// `wgpu-rnn show` on an ONNX model: its inputs, its nodes as modules, the fused module, weights.
+#[test]
+fn show_describes_an_onnx_model() {
+    let case = cases("torch")
+        .into_iter()
+        .find(|c| c.name == "gru_l2_bi")
+        .expect("the fixture exists");
+    let out = Command::new(env!("CARGO_BIN_EXE_wgpu-rnn"))
+        .arg("show")
+        .arg(&case.model)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "ONNX model",
+        "inputs: input FLOAT [4, 2, 3]",
+        "(GRU): GRU(3, 5, bidirectional=True)",
+        "(GRU): GRU(10, 5, bidirectional=True)",
+        "as one model (Model::load): GRU(3, 5, num_layers=2, bidirectional=True)",
+        "weight_hh_l0_reverse",
+    ] {
+        assert!(text.contains(want), "{want:?} not in\n{text}");
+    }
+}

@@ -22,6 +22,7 @@
 //! node and its position.
 
 mod attrs;
+mod fuse;
 mod io;
 mod node;
 mod ops;
@@ -63,6 +64,20 @@ pub struct OnnxModel {
     outputs: Vec<GraphIo>,
     constants: HashMap<String, Value>,
     nodes: Vec<Node>,
+}
+
+/// A node of a loaded graph, for display: where it sits, its name and operator, and for a
+/// recurrent node the model it runs as.
+#[derive(Clone, Copy, Debug)]
+pub struct NodeSummary<'a> {
+    /// Its position among the graph's nodes (0-based).
+    pub index: usize,
+    /// Its name.
+    pub name: &'a str,
+    /// Its operator.
+    pub op_type: &'a str,
+    /// The one-layer model of a recurrent node.
+    pub model: Option<&'a Model>,
 }
 
 /// A graph input or output: its name, element kind and declared shape.
@@ -282,6 +297,23 @@ impl OnnxModel {
     /// The graph outputs a run produces.
     pub fn outputs(&self) -> &[GraphIo] {
         &self.outputs
+    }
+
+    /// The nodes left to run (those whose inputs are all constant were evaluated at load), in
+    /// graph order; recurrent nodes with their model.
+    pub fn nodes(&self) -> Vec<NodeSummary<'_>> {
+        self.nodes
+            .iter()
+            .map(|n| NodeSummary {
+                index: n.index,
+                name: &n.name,
+                op_type: &n.op_type,
+                model: match &n.op {
+                    Op::Recurrent(r) => Some(&r.model),
+                    _ => None,
+                },
+            })
+            .collect()
     }
 
     /// The recurrent nodes' models in graph order (the index [`OnnxModel::run_with`] passes).

@@ -2,12 +2,12 @@
 //! prints it), metadata or the defaults assumed, and its tensors; an input, output or gradient
 //! file: its tensors. Every tensor with its dtype, shape and a few statistics.
 //!
-//! Each file format makes a [`View`] (safetensors today); the printing is the same for all, so a
-//! new format (ONNX) adds one function making a `View`.
+//! Each file format makes a [`View`] (safetensors, ONNX); the printing is the same for all.
 
 use std::path::Path;
 
 use wgpu_rnn::inspect::{FileContents, StoredTensor};
+use wgpu_rnn::onnx::OnnxModel;
 use wgpu_rnn::{Error, LoadOptions, Model};
 
 /// What `show` prints about one file, whatever its format.
@@ -24,7 +24,11 @@ struct View {
 /// Prints what `path` holds; a model file is read under `prefix`. Fails when the file cannot be
 /// read, or (after printing it) when it looks like a model file that does not load.
 pub fn run(path: &Path, prefix: &str) -> Result<(), Error> {
-    let view = safetensors_view(path, prefix)?;
+    let view = if crate::onnx::is_onnx(path) {
+        onnx_view(path)?
+    } else {
+        safetensors_view(path, prefix)?
+    };
     println!("{}: {}", path.display(), view.kind);
     for line in &view.about {
         println!("{line}");
@@ -138,6 +142,55 @@ fn safetensors_view(path: &Path, prefix: &str) -> Result<View, Error> {
         about,
         tensors: contents.tensors,
         problem,
+    })
+}
+
+/// An ONNX model: its opset, graph inputs and outputs, the nodes it runs (each recurrent one as
+/// the module it computes), whether it is one module, and every recurrent weight in PyTorch's
+/// names under its node's name.
+fn onnx_view(path: &Path) -> Result<View, Error> {
+    let model = OnnxModel::load(path)?;
+    let mut about = vec![format!("opset: {}", model.opset())];
+    let list = |ios: &[wgpu_rnn::onnx::GraphIo]| {
+        ios.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    about.push(format!("inputs: {}", list(model.inputs())));
+    about.push(format!("outputs: {}", list(model.outputs())));
+    let mut tensors = Vec::new();
+    for node in model.nodes() {
+        let Some(m) = node.model else { continue };
+        about.push(format!(
+            "node {} '{}' ({}): {m}",
+            node.index, node.name, node.op_type
+        ));
+        let owner = if node.name.is_empty() {
+            format!("node{}", node.index)
+        } else {
+            node.name.to_string()
+        };
+        for (name, t) in m.state_dict() {
+            tensors.push(StoredTensor {
+                name: format!("{owner}.{name}"),
+                dtype: "F32".into(),
+                shape: t.shape().to_vec(),
+                values: Some(t.data().iter().map(|&v| f64::from(v)).collect()),
+            });
+        }
+    }
+    let glue = model.nodes().iter().filter(|n| n.model.is_none()).count();
+    about.push(format!("glue nodes run on the host: {glue}"));
+    match model.to_model() {
+        Ok(one) => about.push(format!("as one model (Model::load): {one}")),
+        Err(e) => about.push(format!("as one model: no ({e})")),
+    }
+    Ok(View {
+        kind: "ONNX model",
+        about,
+        tensors,
+        problem: None,
     })
 }
 
